@@ -1,0 +1,41 @@
+"""Command-line entry point: ``python -m spacy_cbio COMMAND`` (or ``spacy-cbio COMMAND``).
+
+Each stage sub-package exposes its commands in ``<stage>/cli.py``; they are
+registered here so that ``--help`` lists every stage in workflow order.
+"""
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="spacy-cbio",
+    help="CamemBERT-bio rebuilt: corpora, pretraining, NER training, evaluation, packaging.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+# (module, function, command name) in workflow order.
+COMMANDS = [
+    ("spacy_cbio.data.cli", "assets", "assets"),
+    ("spacy_cbio.data.cli", "convert", "convert"),
+]
+
+
+def _register() -> None:
+    for module_name, func_name, command in COMMANDS:
+        module = importlib.import_module(module_name)
+        app.command(command)(getattr(module, func_name))
+
+
+_register()
+
+
+def main() -> None:
+    """Run the CLI."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
