@@ -1,0 +1,1 @@
+"""Registered spaCy components: the ``cbio_token_ner`` token-classification NER."""
