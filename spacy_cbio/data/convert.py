@@ -1,0 +1,112 @@
+"""Convert the NER corpora to ``.spacy`` DocBins plus JSON and markdown reports."""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import spacy
+from spacy.tokens import DocBin
+from tqdm import tqdm
+
+from .errors import Ledger
+from .registry import CAS_HELP, DATASETS, PathLike, get_spec, is_available, load_sources
+from .report import markdown_report, split_stats
+from .tokenize import source_to_doc
+
+
+def _versions() -> Dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "spacy": spacy.__version__}
+    for pkg in ("spacy-cbio", "spacy-transformers"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def convert_dataset(name: str, mirror: PathLike, output: PathLike, *, protocol: str = "paper",
+                    seed: int = 0, lenient: bool = False,
+                    cas_dirs: Optional[Dict[str, PathLike]] = None, nlp=None) -> Dict[str, object]:
+    """Write ``<output>/<name>/<split>.spacy`` and ``report.json``; return the report dict."""
+    spec = get_spec(name)
+    nlp = nlp if nlp is not None else spacy.blank("fr")
+    out_dir = Path(output) / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = (cas_dirs or {}).get(name) if not spec.required else Path(mirror) / spec.required
+    report: Dict[str, object] = {
+        "dataset": name, "description": spec.description, "status": "converted",
+        "source": str(Path(source).resolve()) if source else None,
+        "seed": seed, "protocol": protocol if name == "e3c" else None, "lenient": lenient,
+        "splits": {},
+    }
+    for split in spec.splits:
+        ledger = Ledger()
+        sources = load_sources(name, mirror, split, protocol=protocol, seed=seed, lenient=lenient,
+                               cas_dirs=cas_dirs, ledger=ledger)
+        meta = {"dataset": name, "split": split}
+        docs = [source_to_doc(nlp, s, ledger, meta)
+                for s in tqdm(sources, desc=f"{name}/{split}", unit="doc", leave=False,
+                              disable=not sys.stderr.isatty())]
+        DocBin(store_user_data=True, docs=docs).to_disk(out_dir / f"{split}.spacy")
+        stats = split_stats(docs)
+        stats["doc_ids"] = [d.user_data["doc_id"] for d in docs]
+        stats["repairs"] = ledger.to_dict()
+        report["splits"][split] = stats
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+    return report
+
+
+def convert_all(mirror: PathLike, output: PathLike, datasets: Sequence[str] = (), *,
+                protocol: str = "paper", seed: int = 0, lenient: bool = False,
+                cas_dirs: Optional[Dict[str, PathLike]] = None,
+                echo: Callable[[str], None] = print) -> Dict[str, object]:
+    """Convert ``datasets`` (default: every dataset whose data is present) and write
+    ``<output>/report.json`` and ``<output>/report.md``. Missing CAS data is reported
+    with instructions and skipped."""
+    start = time.time()
+    cas_dirs = {k: v for k, v in (cas_dirs or {}).items() if v}
+    names: List[str] = list(datasets) or list(DATASETS)
+    for n in names:
+        get_spec(n)
+    nlp = spacy.blank("fr")
+    report: Dict[str, object] = {
+        "mirror": str(Path(mirror).resolve()), "output": str(Path(output)), "seed": seed,
+        "protocol": protocol, "lenient": lenient, "spacy_version": spacy.__version__,
+        "versions": _versions(), "datasets": {},
+    }
+    for name in names:
+        if not is_available(name, mirror, cas_dirs):
+            spec = get_spec(name)
+            if spec.required:
+                msg = f"{name}: data not found at {Path(mirror) / spec.required}; skipped"
+            else:
+                msg = f"{name}: no directory given; skipped. {CAS_HELP}"
+            echo(msg)
+            report["datasets"][name] = {"dataset": name, "status": "missing", "message": msg}
+            continue
+        t = time.time()
+        ds = convert_dataset(name, mirror, output, protocol=protocol, seed=seed, lenient=lenient,
+                             cas_dirs=cas_dirs, nlp=nlp)
+        ds["seconds"] = round(time.time() - t, 2)
+        report["datasets"][name] = ds
+        sizes = ", ".join(f"{s} {st['documents']} docs/{st['entities']} ents"
+                          for s, st in ds["splits"].items())
+        echo(f"{name}: {sizes} ({ds['seconds']} s)")
+    report["seconds"] = round(time.time() - start, 2)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    slim = {**report, "datasets": {
+        k: {**v, "splits": {s: {kk: vv for kk, vv in st.items() if kk != "doc_ids"}
+                            for s, st in v.get("splits", {}).items()}}
+        for k, v in report["datasets"].items()}}
+    (out / "report.json").write_text(json.dumps(slim, indent=2, ensure_ascii=False) + "\n",
+                                     encoding="utf-8")
+    (out / "report.md").write_text(markdown_report(report), encoding="utf-8")
+    return report

@@ -1,0 +1,166 @@
+"""Dataset definitions: where each corpus lives under the data root and how it splits.
+
+Names: ``e3c``, ``emea``, ``medline``, ``quaero`` (EMEA + MEDLINE), ``mantra`` (test
+only), ``cas1``, ``cas2`` (user-supplied DEFT 2020 directories).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import spacy
+from spacy.tokens import Doc
+
+from .annotations import SourceDoc
+from .brat import read_brat_dir
+from .e3c import e3c_splits, hold_out, read_e3c_xmi, FRENCH
+from .errors import DataError, Ledger
+from .tokenize import source_to_doc
+
+SPLITS = ("train", "dev", "test")
+PathLike = Union[str, Path]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset: its name, required path under the root, splits and source reader."""
+
+    name: str
+    description: str
+    required: str  # path under the root that must exist ("" for user-supplied dirs)
+    splits: Tuple[str, ...]
+    reader: Callable[..., List[SourceDoc]]
+
+
+def _e3c(root: Path, split: str, *, protocol: str, seed: int, ledger: Ledger, **_) -> List[SourceDoc]:
+    base = root / "e3c"
+    layer, ids = e3c_splits(base, protocol, seed)[split]
+    folder = base / FRENCH / f"layer{layer}"
+    return [read_e3c_xmi(folder / f"{i}.xml", ledger=ledger) for i in ids]
+
+
+def _quaero(subsets: Sequence[str]) -> Callable[..., List[SourceDoc]]:
+    def read(root: Path, split: str, *, lenient: bool, ledger: Ledger, **_) -> List[SourceDoc]:
+        docs: List[SourceDoc] = []
+        for sub in subsets:
+            docs.extend(read_brat_dir(root / "quaero" / "corpus" / split / sub, lenient=lenient,
+                                      ledger=ledger, id_prefix=f"{sub}/"))
+        return docs
+    return read
+
+
+MANTRA_DIR = "mantra_gsc/Mantra-GSC/French"
+
+
+def _mantra(root: Path, split: str, *, lenient: bool, ledger: Ledger, **_) -> List[SourceDoc]:
+    if split != "test":
+        return []
+    docs: List[SourceDoc] = []
+    for sub in sorted(p for p in (root / MANTRA_DIR).iterdir() if p.is_dir()):
+        short = sub.name.split("_")[0]
+        docs.extend(read_brat_dir(sub, label_from="notes_group", lenient=lenient, ledger=ledger,
+                                  id_prefix=f"{short}/"))
+    return docs
+
+
+def cas_split_dirs(cas_dir: Path, seed: int, dev_fraction: float = 0.1,
+                   test_fraction: float = 0.1) -> Dict[str, Tuple[Path, Optional[List[str]]]]:
+    """``{split: (folder, doc stems or None for all)}``: train/dev/test subfolders if present,
+    otherwise a seeded document split of the flat folder (80/10/10 by default)."""
+    if all((cas_dir / s).is_dir() for s in SPLITS):
+        return {s: (cas_dir / s, None) for s in SPLITS}
+    stems = sorted({p.stem for p in cas_dir.glob("*.ann")} | {p.stem for p in cas_dir.glob("*.txt")})
+    if not stems:
+        raise DataError(cas_dir, "no .ann/.txt files and no train/dev/test subfolders")
+    rest, test = hold_out(stems, test_fraction, seed)
+    train, dev = hold_out(rest, dev_fraction / (1 - test_fraction), seed)
+    return {"train": (cas_dir, train), "dev": (cas_dir, dev), "test": (cas_dir, test)}
+
+
+def _cas(key: str) -> Callable[..., List[SourceDoc]]:
+    def read(root: Path, split: str, *, seed: int, lenient: bool, ledger: Ledger,
+             cas_dirs: Optional[Dict[str, PathLike]] = None, **_) -> List[SourceDoc]:
+        cas_dir = (cas_dirs or {}).get(key)
+        if not cas_dir:
+            raise DataError(f"<{key} directory>", f"{key} is not public: pass its directory "
+                            f"(--{key}-dir); see {CAS_HELP_URL}")
+        folder, stems = cas_split_dirs(Path(cas_dir), seed)[split]
+        docs = read_brat_dir(folder, lenient=lenient, ledger=ledger)
+        return docs if stems is None else [d for d in docs if d.doc_id in set(stems)]
+    return read
+
+
+CAS_HELP_URL = "https://deft.lisn.upsaclay.fr/2020/"
+CAS_HELP = (
+    "CAS1/CAS2 (DEFT 2020 task 3) are distributed only under the DEFT 2020 data-use agreement: "
+    f"request them via {CAS_HELP_URL} , unpack the BRAT files (.txt + .ann, optionally in "
+    "train/dev/test subfolders) and pass the folder with --cas1-dir / --cas2-dir."
+)
+
+DATASETS: Dict[str, DatasetSpec] = {
+    "e3c": DatasetSpec("e3c", "E3C French clinical entities (CLINENTITY)", "e3c/" + FRENCH, SPLITS, _e3c),
+    "emea": DatasetSpec("emea", "QUAERO EMEA (drug leaflets), 10 UMLS groups", "quaero/corpus",
+                        SPLITS, _quaero(["EMEA"])),
+    "medline": DatasetSpec("medline", "QUAERO MEDLINE (titles), 10 UMLS groups", "quaero/corpus",
+                           SPLITS, _quaero(["MEDLINE"])),
+    "quaero": DatasetSpec("quaero", "QUAERO EMEA + MEDLINE, 10 UMLS groups", "quaero/corpus",
+                          SPLITS, _quaero(["EMEA", "MEDLINE"])),
+    "mantra": DatasetSpec("mantra", "Mantra GSC French (EMEA, Medline, patents), UMLS groups; test only",
+                          MANTRA_DIR, ("test",), _mantra),
+    "cas1": DatasetSpec("cas1", "DEFT 2020 task 3 CAS1 (user-supplied)", "", SPLITS, _cas("cas1")),
+    "cas2": DatasetSpec("cas2", "DEFT 2020 task 3 CAS2 (user-supplied)", "", SPLITS, _cas("cas2")),
+}
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """The ``DatasetSpec`` for ``name`` (``ValueError`` listing the known names otherwise)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def is_available(name: str, root: PathLike, cas_dirs: Optional[Dict[str, PathLike]] = None) -> bool:
+    """Whether the data for ``name`` is present under ``root`` (or given, for CAS)."""
+    spec = get_spec(name)
+    if not spec.required:
+        d = (cas_dirs or {}).get(name)
+        return bool(d) and Path(d).is_dir()
+    return (Path(root) / spec.required).exists()
+
+
+def load_sources(name: str, root: PathLike, split: str, *, protocol: str = "paper", seed: int = 0,
+                 lenient: bool = False, cas_dirs: Optional[Dict[str, PathLike]] = None,
+                 ledger: Optional[Ledger] = None) -> List[SourceDoc]:
+    """Raw source documents (text + entities) of one split of a dataset."""
+    spec = get_spec(name)
+    if split not in spec.splits:
+        raise ValueError(f"dataset {name!r} has no split {split!r} (splits: {', '.join(spec.splits)})")
+    ledger = ledger if ledger is not None else Ledger()
+    return spec.reader(Path(root), split, protocol=protocol, seed=seed, lenient=lenient,
+                       cas_dirs=cas_dirs, ledger=ledger)
+
+
+def load_dataset(name: str, root: PathLike, split: str, *, protocol: str = "paper", seed: int = 0,
+                 lenient: bool = False, cas_dirs: Optional[Dict[str, PathLike]] = None,
+                 ledger: Optional[Ledger] = None, nlp=None) -> List[Doc]:
+    """spaCy ``Doc``s of one split: flat ``doc.ents`` + ``doc.spans["gold_all"]``."""
+    ledger = ledger if ledger is not None else Ledger()
+    nlp = nlp if nlp is not None else spacy.blank("fr")
+    sources = load_sources(name, root, split, protocol=protocol, seed=seed, lenient=lenient,
+                           cas_dirs=cas_dirs, ledger=ledger)
+    meta = {"dataset": name, "split": split}
+    return [source_to_doc(nlp, s, ledger, meta) for s in sources]
+
+
+def iter_raw_texts(name: str, root: PathLike, splits: Sequence[str] = SPLITS, *,
+                   protocol: str = "paper", seed: int = 0,
+                   cas_dirs: Optional[Dict[str, PathLike]] = None) -> Iterator[Tuple[str, str]]:
+    """Yield ``(doc_id, text)`` for the given splits (those the dataset has), lenient reading."""
+    spec = get_spec(name)
+    for split in splits:
+        if split not in spec.splits:
+            continue
+        for src in load_sources(name, root, split, protocol=protocol, seed=seed, lenient=True,
+                                cas_dirs=cas_dirs):
+            yield src.doc_id, src.text
