@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+import torch
+
 from transformers import (
     AutoConfig,
     AutoModelForMaskedLM,
@@ -15,6 +17,7 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.modeling_outputs import MaskedLMOutput
 
 from .tokenizer import vocab_size_for
 
@@ -113,8 +116,55 @@ def init_model(
         return model, base_tok
     if tokenizer is None:
         raise ValueError("init_model: a tokenizer is required to build a model from scratch")
-    import torch
-
     torch.manual_seed(seed)
     model = CamembertForMaskedLM(build_config(profile, tokenizer))
     return model, tokenizer
+
+
+class CamembertForMaskedOnlyLM(CamembertForMaskedLM):
+    """``CamembertForMaskedLM`` that runs the LM head on masked positions only.
+
+    The vocabulary projection dominates the cost of small models; with labels
+    given, hidden states are gathered where ``labels != -100`` before
+    ``lm_head``, so the loss equals the full-head loss at a fraction of the
+    cost. Weights and parameter names are those of ``CamembertForMaskedLM``
+    (export with :func:`to_plain_mlm`).
+    """
+
+    def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+        if labels is None:
+            return super().forward(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        kwargs.pop("return_dict", None)
+        num_items = kwargs.pop("num_items_in_batch", None)
+        hidden = self.roberta(input_ids=input_ids, attention_mask=attention_mask, return_dict=True, **kwargs)[0]
+        selected = labels != -100
+        logits = self.lm_head(hidden[selected])
+        target = labels[selected]
+        if target.numel():
+            # token-level mean over the whole (gradient-accumulated) batch when the
+            # Trainer passes the count, like transformers' own ForMaskedLMLoss
+            reduction = "mean" if num_items is None else "sum"
+            loss = torch.nn.functional.cross_entropy(logits.float(), target, reduction=reduction)
+            if num_items is not None:
+                loss = loss / num_items
+        else:  # no masked token in the batch: a zero loss that keeps the graph
+            loss = logits.sum() * 0.0
+        return MaskedLMOutput(loss=loss, logits=logits)
+
+
+def to_plain_mlm(model: PreTrainedModel) -> CamembertForMaskedLM:
+    """A plain ``CamembertForMaskedLM`` with the same weights (for saving)."""
+    if type(model) is CamembertForMaskedLM:
+        return model
+    plain = CamembertForMaskedLM(model.config)
+    plain.load_state_dict(model.state_dict())
+    plain.config.architectures = ["CamembertForMaskedLM"]
+    return plain.to(next(model.parameters()).device)
+
+
+def as_masked_only(model: PreTrainedModel) -> CamembertForMaskedOnlyLM:
+    """Switch a (Camembert/Roberta-like) masked LM to the masked-only head in place."""
+    if not hasattr(model, "roberta") or not hasattr(model, "lm_head"):
+        raise TypeError(f"{type(model).__name__}: masked-only head needs a RoBERTa-style model")
+    model.__class__ = CamembertForMaskedOnlyLM
+    return model

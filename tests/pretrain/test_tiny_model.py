@@ -51,6 +51,7 @@ def test_tiny_model_in_spacy_transformers(tiny_hf_model_dir):
     )
     nlp.initialize()
     doc = nlp("Une femme de 54 ans a consulté pour une douleur thoracique.")
-    tensors = doc._.trf_data.last_hidden_layer_state
-    assert tensors.data.shape[-1] == 32
+    hidden = doc._.trf_data.tensors[0]
+    assert hidden.shape[-1] == 32
+    assert doc._.trf_data.align.lengths.sum() > 0  # spaCy tokens aligned to pieces
     assert len(doc) > 5
