@@ -1,0 +1,1 @@
+"""Scripts that build the pretraining corpus (not part of the installed package)."""
