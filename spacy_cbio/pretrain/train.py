@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
@@ -182,6 +182,7 @@ def run_mlm(
     cfg: Dict[str, Any],
     run_dir: Path,
     resume: bool = False,
+    callbacks: Sequence[TrainerCallback] = (),
 ) -> Dict[str, Any]:
     """Train ``model`` for ``cfg['max_steps']`` optimizer steps; save it in ``run_dir``.
 
@@ -225,7 +226,7 @@ def run_mlm(
         train_dataset=train_ds,
         eval_dataset=eval_ds,
         data_collator=collator,
-        callbacks=[logger_cb],
+        callbacks=[logger_cb, *callbacks],
     )
     start = time.time()
     result = trainer.train(resume_from_checkpoint=last_ckpt or None)

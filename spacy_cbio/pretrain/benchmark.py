@@ -1,0 +1,139 @@
+"""Tokens/s of this stage's loop against a plain Trainer MLM loop, same model and data.
+
+``ours``: word-boundary packed blocks, whole-word-mask collator, masked-only
+LM head. ``plain``: one document per sequence (truncated, dynamically
+padded), ``DataCollatorForLanguageModeling``, full-vocabulary head.
+``packed_full_head`` isolates the head's share. Tokens/s counts non-padding
+tokens over ``trainer.train()`` wall time.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import torch
+from datasets import Dataset
+from transformers import AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
+
+from .card import append_benchmark, hardware, library_versions
+from .collator import DataCollatorForSentencePieceWholeWordMask
+from .config import load_profile
+from .data import iter_texts, load_corpus, tokenize_and_pack
+from .modeling import as_masked_only, init_model
+from .tokenizer import train_tokenizer
+from .train import set_threads, training_settings
+
+
+class CountingCollator:
+    """Wrap a collator and count the non-padding tokens it emits."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.tokens = 0
+
+    def __call__(self, examples):
+        batch = self.inner(examples)
+        self.tokens += int(batch["attention_mask"].sum())
+        return batch
+
+
+def _timed_train(model, dataset, collator, settings: Dict[str, Any], steps: int, workdir: Path) -> Dict[str, Any]:
+    counting = CountingCollator(collator)
+    args = TrainingArguments(
+        output_dir=str(workdir),
+        max_steps=steps,
+        per_device_train_batch_size=int(settings["batch_size"]),
+        gradient_accumulation_steps=1,
+        learning_rate=float(settings["lr"]),
+        adam_beta2=float(settings["beta2"]),
+        save_strategy="no",
+        eval_strategy="no",
+        logging_strategy="no",
+        report_to=[],
+        seed=int(settings["seed"]),
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=True,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=counting)
+    start = time.perf_counter()
+    trainer.train()
+    wall = time.perf_counter() - start
+    return {"wall_s": wall, "tokens": counting.tokens, "tokens_per_s": counting.tokens / wall}
+
+
+def run_benchmark(
+    config: Path, corpus: Path, output: Path, steps: int = 30, model_dir: Optional[Path] = None, rounds: int = 3
+) -> Dict[str, Any]:
+    """Run the three loops side by side; write ``output/benchmark.json`` (and the model card if given)."""
+    profile = load_profile(config)
+    settings = training_settings(profile["training"])
+    threads = set_threads(int(settings["num_threads"]))
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    dd = load_corpus(corpus)
+    if model_dir is not None:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    else:
+        tokenizer = train_tokenizer(iter_texts(dd["train"], min(20_000, int(profile["tokenizer"]["max_texts"]))),
+                                    output / "tokenizer", int(profile["tokenizer"]["vocab_size"]), 0)
+    seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"])
+    n = steps * batch
+    base, tokenizer = init_model(profile["model"], tokenizer, base=str(model_dir) if model_dir else None,
+                                 seed=int(settings["seed"]))
+    packed = tokenize_and_pack(dd["train"], tokenizer, seq_len, n, desc="benchmark: packing")
+    packed = packed.repeat_to(n)
+    docs = dd["train"].select(range(min(len(dd["train"]), 4 * n)))
+    enc = tokenizer([t for t in docs["text"] if t and t.strip()], truncation=True, max_length=seq_len)
+    plain_ids = enc["input_ids"]
+    plain_ds = Dataset.from_dict({"input_ids": [plain_ids[i % len(plain_ids)] for i in range(n)]})
+
+    wwm = DataCollatorForSentencePieceWholeWordMask(
+        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"]),
+        pad_to_multiple_of=8,
+    )
+    plain_collator = DataCollatorForLanguageModeling(
+        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), pad_to_multiple_of=8
+    )
+    loops = {
+        "plain": (lambda: copy.deepcopy(base), plain_ds, plain_collator),
+        "packed_full_head": (lambda: copy.deepcopy(base), packed, wwm),
+        "ours": (lambda: as_masked_only(copy.deepcopy(base)), packed, wwm),
+    }
+    # warm-up (thread pools, allocator), then alternate the loops for `rounds`
+    # rounds and keep each loop's median, so background load hits all alike
+    for make, data, coll in loops.values():
+        _timed_train(make(), data, coll, settings, min(3, steps), output / "work")
+    trials: Dict[str, list] = {name: [] for name in loops}
+    for _ in range(rounds):
+        for name, (make, data, coll) in loops.items():
+            trials[name].append(_timed_train(make(), data, coll, settings, steps, output / "work"))
+    runs = {name: sorted(t, key=lambda r: r["tokens_per_s"])[len(t) // 2] for name, t in trials.items()}
+    result = {
+        "runs": runs,
+        "ratio": runs["ours"]["tokens_per_s"] / runs["plain"]["tokens_per_s"],
+        "ratio_head_only": runs["ours"]["tokens_per_s"] / runs["packed_full_head"]["tokens_per_s"],
+        "steps": steps,
+        "rounds": rounds,
+        "all_tokens_per_s": {name: [r["tokens_per_s"] for r in t] for name, t in trials.items()},
+        "batch_size": batch,
+        "seq_len": seq_len,
+        "threads": threads,
+        "vocab_size": base.config.vocab_size,
+        "model": {k: profile["model"][k] for k in ("layers", "hidden", "heads", "intermediate")}
+        if model_dir is None else str(model_dir),
+        "hardware": hardware(),
+        "versions": library_versions(),
+        "config": str(config),
+        "corpus": str(corpus),
+    }
+    shutil.rmtree(output / "work", ignore_errors=True)
+    (output / "benchmark.json").write_text(json.dumps(result, indent=2), encoding="utf8")
+    if model_dir is not None:
+        append_benchmark(Path(model_dir), result)
+    return result
