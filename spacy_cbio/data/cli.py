@@ -13,26 +13,27 @@ MIRROR_FOLDERS = ("e3c", "quaero", "mantra_gsc", "eltec_fra", "wmt_biomed_fr", "
 
 
 def assets(
-    mirror: Optional[Path] = typer.Option(
-        None, "--mirror", help="Local data mirror root (default: $CBIO_DATA_MIRROR).", show_default=False),
+    mirror: Optional[str] = typer.Option(
+        None, "--mirror", help="Local data mirror root (default: $CBIO_DATA_MIRROR; empty: download "
+        "the upstream sources with `spacy project assets`).", show_default=False),
     dest: Path = typer.Option(Path("assets"), "--dest", help="Assets folder to fill with symlinks."),
 ) -> None:
     """Link the corpora of a local data mirror into assets/ (assets/e3c -> MIRROR/e3c, ...).
 
     Without a mirror, fetch the upstream sources with `python -m spacy project assets`.
     """
-    if mirror is None and os.environ.get("CBIO_DATA_MIRROR"):
-        mirror = Path(os.environ["CBIO_DATA_MIRROR"])
-    if mirror is None:
-        typer.echo("No mirror given (--mirror or $CBIO_DATA_MIRROR). Fetch the upstream sources with:\n"
-                   "    python -m spacy project assets")
-        has_any = dest.is_dir() and any(dest.iterdir())
-        if not has_any:
+    if not mirror and os.environ.get("CBIO_DATA_MIRROR"):
+        mirror = os.environ["CBIO_DATA_MIRROR"]
+    if not mirror:
+        typer.echo("No mirror given (--mirror or $CBIO_DATA_MIRROR): fetching the upstream sources "
+                   "listed in project.yml with `python -m spacy project assets`.")
+        from .fetch import fetch_upstream_assets
+
+        if not fetch_upstream_assets(dest, echo=typer.echo):
             typer.echo(f"{dest}/ is empty: no data to work with.", err=True)
             raise typer.Exit(1)
-        typer.echo(f"{dest}/ already holds: {', '.join(sorted(p.name for p in dest.iterdir()))}")
         return
-    mirror = mirror.resolve()
+    mirror = Path(mirror).resolve()
     if not mirror.is_dir():
         typer.echo(f"Mirror {mirror} is not a directory.", err=True)
         raise typer.Exit(1)
@@ -68,9 +69,9 @@ def convert(
         "cas1, cas2. Default: every dataset present.", show_default=False),
     protocol: str = typer.Option("paper", "--protocol", help="E3C protocol: paper (train layer 2, test "
                                  "layer 1) or official (layer-1 train/test split)."),
-    cas1_dir: Optional[Path] = typer.Option(None, "--cas1-dir", help="DEFT 2020 CAS1 BRAT folder.",
+    cas1_dir: Optional[str] = typer.Option(None, "--cas1-dir", help="DEFT 2020 CAS1 BRAT folder.",
                                             show_default=False),
-    cas2_dir: Optional[Path] = typer.Option(None, "--cas2-dir", help="DEFT 2020 CAS2 BRAT folder.",
+    cas2_dir: Optional[str] = typer.Option(None, "--cas2-dir", help="DEFT 2020 CAS2 BRAT folder.",
                                             show_default=False),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out dev/test document splits."),
     lenient: bool = typer.Option(False, "--lenient", help="Skip (and count) bad annotation lines "
@@ -87,7 +88,8 @@ def convert(
         raise typer.BadParameter("use 'paper' or 'official'", param_hint="--protocol")
     try:
         report = convert_all(mirror, output, dataset or (), protocol=protocol, seed=seed,
-                             lenient=lenient, cas_dirs={"cas1": cas1_dir, "cas2": cas2_dir},
+                             lenient=lenient, cas_dirs={"cas1": Path(cas1_dir) if cas1_dir else None,
+                                                 "cas2": Path(cas2_dir) if cas2_dir else None},
                              echo=typer.echo)
     except (DataError, ValueError) as err:
         typer.echo(f"error: {err}", err=True)
