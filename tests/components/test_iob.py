@@ -1,0 +1,105 @@
+"""IOB2 helpers: conversions, round trips and constrained decoding."""
+import itertools
+
+import numpy
+import pytest
+
+from spacy_cbio.components.iob import (
+    biluo_to_iob2,
+    iob2_to_spans,
+    is_valid_iob2,
+    make_tags,
+    spans_to_iob2,
+    transition_constraints,
+    viterbi_decode,
+)
+
+TAGS = make_tags(["CHEM", "DISO"])
+
+
+def test_make_tags_order():
+    assert TAGS == ["O", "B-CHEM", "I-CHEM", "B-DISO", "I-DISO"]
+
+
+def test_biluo_to_iob2_keeps_missing():
+    biluo = ["U-DISO", "O", "B-CHEM", "I-CHEM", "L-CHEM", None, "-", ""]
+    assert biluo_to_iob2(biluo) == ["B-DISO", "O", "B-CHEM", "I-CHEM", "I-CHEM", None, None, None]
+
+
+def test_biluo_to_iob2_rejects_garbage():
+    with pytest.raises(ValueError):
+        biluo_to_iob2(["X-DISO"])
+
+
+@pytest.mark.parametrize(
+    "spans,length",
+    [([], 3), ([(0, 1, "A")], 1), ([(0, 2, "A"), (2, 3, "B"), (4, 7, "A")], 8), ([(1, 2, "A"), (2, 4, "A")], 5)],
+)
+def test_spans_iob2_round_trip(spans, length):
+    tags = spans_to_iob2(spans, length)
+    assert is_valid_iob2(tags)
+    assert iob2_to_spans(tags) == sorted(spans)
+
+
+def test_spans_to_iob2_rejects_overlap():
+    with pytest.raises(ValueError):
+        spans_to_iob2([(0, 2, "A"), (1, 3, "B")], 4)
+
+
+def test_iob2_to_spans_strict_reading_of_invalid_tags():
+    # I-X after O / after another type / at the start opens no entity (seqeval strict).
+    tags = ["I-A", "O", "B-A", "I-B", "I-A", "B-B", "I-B"]
+    assert iob2_to_spans(tags) == [(2, 3, "A"), (5, 7, "B")]
+    assert not is_valid_iob2(tags)
+
+
+def _brute_force(log_probs, tags):
+    best, best_path = -numpy.inf, None
+    for path in itertools.product(range(len(tags)), repeat=log_probs.shape[0]):
+        if not is_valid_iob2([tags[i] for i in path]):
+            continue
+        score = sum(log_probs[t, i] for t, i in enumerate(path))
+        if score > best:
+            best, best_path = score, path
+    return list(best_path)
+
+
+def test_viterbi_matches_brute_force():
+    rng = numpy.random.default_rng(0)
+    start, allowed = transition_constraints(TAGS)
+    for _ in range(30):
+        log_probs = numpy.log(rng.dirichlet(numpy.ones(len(TAGS)), size=4))
+        assert list(viterbi_decode(log_probs, start, allowed)) == _brute_force(log_probs, TAGS)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_viterbi_never_emits_invalid_sequences(seed):
+    """Adversarial scores: I- tags get almost all the mass, ties, zeros, -inf, NaN."""
+    rng = numpy.random.default_rng(seed)
+    start, allowed = transition_constraints(TAGS)
+    n = 200
+    probs = rng.random((n, len(TAGS))) * 1e-3
+    inside = [i for i, t in enumerate(TAGS) if t.startswith("I-")]
+    probs[numpy.arange(n), rng.choice(inside, size=n)] = 1.0  # argmax is always an I- tag
+    probs /= probs.sum(axis=1, keepdims=True)
+    log_probs = numpy.log(probs)
+    log_probs[5] = -numpy.inf  # a token with zero probability everywhere
+    log_probs[6, 0] = numpy.nan
+    log_probs[7] = 0.0  # ties
+    path = viterbi_decode(log_probs, start, allowed)
+    assert len(path) == n
+    assert is_valid_iob2([TAGS[i] for i in path])
+    # Greedy argmax would have been invalid: the constraint did change something.
+    assert not is_valid_iob2([TAGS[i] for i in numpy.argmax(numpy.nan_to_num(log_probs, nan=-1e9), axis=1)])
+
+
+def test_viterbi_prefers_b_then_i_over_invalid_i():
+    start, allowed = transition_constraints(TAGS)
+    probs = numpy.array([[0.1, 0.05, 0.0, 0.35, 0.5], [0.1, 0.0, 0.0, 0.1, 0.8]])
+    path = viterbi_decode(numpy.log(probs + 1e-12), start, allowed)
+    assert [TAGS[i] for i in path] == ["B-DISO", "I-DISO"]
+
+
+def test_viterbi_empty():
+    start, allowed = transition_constraints(TAGS)
+    assert viterbi_decode(numpy.zeros((0, len(TAGS))), start, allowed).shape == (0,)

@@ -1,0 +1,90 @@
+"""cbio_token_ner on a tiny local CamemBERT: training, long documents, the stock ner head."""
+import numpy
+import pytest
+import spacy
+from spacy import util
+from spacy.training.initialize import init_nlp
+from spacy_transformers.span_getters import configure_strided_spans
+from thinc.api import Adam
+
+from spacy_cbio.components.iob import is_valid_iob2
+from spacy_cbio.train.cli import train
+from spacy_cbio.train.config import assemble_config
+from spacy_cbio.train.testing import long_text, write_toy_corpus
+
+
+@pytest.fixture(scope="module")
+def toy_dataset(tmp_path_factory):
+    return write_toy_corpus(tmp_path_factory.mktemp("toy_corpus"))
+
+
+@pytest.fixture(scope="module")
+def trained_dir(toy_dataset, tiny_hf_model_dir, tmp_path_factory):
+    output = tmp_path_factory.mktemp("trained_token")
+    train(str(toy_dataset), transformer=tiny_hf_model_dir, profile="tiny", output=output, seed=0,
+          head="token", gpu_id=-1, overrides=None)
+    return output
+
+
+def test_train_cli_writes_best_model(trained_dir):
+    assert (trained_dir / "config.cfg").is_file()
+    run = util.srsly.read_json(trained_dir / "run.json")
+    assert run["seed"] == 0 and run["versions"]["spacy-transformers"]
+    nlp = spacy.load(trained_dir / "model-best")
+    assert nlp.pipe_names == ["transformer", "ner"]
+    assert nlp.get_pipe("ner").labels == ("CHEM", "DISO")
+
+
+@pytest.mark.parametrize("window,stride", [(32, 24), (128, 96)])
+def test_long_document_every_token_tagged(trained_dir, window, stride):
+    nlp = spacy.load(trained_dir / "model-best")
+    trf_model = nlp.get_pipe("transformer").model
+    trf_model.attrs["get_spans"] = configure_strided_spans(window, stride)
+    text = long_text(5000)
+    doc = nlp.make_doc(text)
+    assert len(doc) == 5000
+    ner = nlp.get_pipe("ner")
+    doc = nlp.get_pipe("transformer")(doc)
+    (probs,) = ner.predict([doc])
+    assert probs.shape == (5000, len(ner.tags))
+    numpy.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)
+    # No truncation: every token is aligned to at least one wordpiece of some window.
+    assert len(doc._.trf_data.align.lengths) == 5000
+    assert numpy.all(doc._.trf_data.align.lengths > 0)
+    doc = nlp(text)
+    assert all(t.ent_iob_ in ("B", "I", "O") for t in doc)
+    assert is_valid_iob2(["O" if t.ent_iob_ == "O" else f"{t.ent_iob_}-{t.ent_type_}" for t in doc])
+
+
+def test_empty_text_through_transformer_pipeline(trained_dir):
+    nlp = spacy.load(trained_dir / "model-best")
+    assert len(nlp("").ents) == 0
+    assert [len(d.ents) for d in nlp.pipe(["", " "])] == [0, 0]
+
+
+def test_transformer_token_ner_learns(toy_dataset, tiny_hf_model_dir):
+    overrides = {"training.optimizer.learn_rate.warmup_steps": 0, "system.seed": 0}
+    config = assemble_config(toy_dataset, "tiny", tiny_hf_model_dir, overrides=overrides)
+    config = util.load_config_from_str(config.to_str(), interpolate=False)
+    nlp = init_nlp(config)
+    corpus = util.registry.resolve(config.interpolate()["corpora"])["train"]
+    examples = list(corpus(nlp))
+    optimizer = Adam(0.003)
+    losses = []
+    for _ in range(40):
+        step = {}
+        nlp.update(examples, sgd=optimizer, losses=step, drop=0.0)
+        losses.append(step["ner"])
+    assert losses[-1] < losses[0] / 3
+    doc = nlp("La fièvre a disparu après amoxicilline .")
+    assert [(e.text, e.label_) for e in doc.ents] == [("fièvre", "DISO"), ("amoxicilline", "CHEM")]
+    assert all(0.0 <= e._.score <= 1.0 for e in doc.ents)
+
+
+def test_transition_head_trains(toy_dataset, tiny_hf_model_dir, tmp_path):
+    train(str(toy_dataset), transformer=tiny_hf_model_dir, profile="tiny", output=tmp_path, seed=0,
+          head="transition", gpu_id=-1, overrides=["training.max_steps=2", "training.eval_frequency=1"])
+    nlp = spacy.load(tmp_path / "model-best")
+    assert nlp.get_pipe_meta("ner").factory == "ner"
+    assert set(nlp.get_pipe("ner").labels) == {"CHEM", "DISO"}
+    nlp("Le patient a une fièvre .")
