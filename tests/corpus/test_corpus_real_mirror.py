@@ -1,0 +1,38 @@
+"""One build on the real data mirror with a small cap."""
+import json
+import os
+from pathlib import Path
+
+import datasets
+import pytest
+
+
+def real_mirror() -> Path:
+    """``CBIO_DATA_MIRROR`` or ``../shared/data`` next to the repository."""
+    env = os.environ.get("CBIO_DATA_MIRROR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def real_build(tmp_path_factory):
+    root = real_mirror()
+    if not (root / "e3c" / "layer3" / "e3c_fr_layer3.jsonl.gz").exists():
+        pytest.fail(f"Real data mirror not found at {root} (set CBIO_DATA_MIRROR)")
+    from corpus_scripts.build_corpus import build_corpus
+
+    output = tmp_path_factory.mktemp("real") / "small"
+    build_corpus(root, output, max_words=20_000)
+    return output
+
+
+def test_real_small_corpus(real_build):
+    stats = json.loads((real_build / "stats.json").read_text())
+    assert 0 < stats["total"]["words"] <= 20_000
+    assert stats["input_total"]["documents"] > 30_000  # layer 3 + WMT + QUAERO train were read
+    represented = {row["source"] for row in stats["sources"] if row["documents"] > 0}
+    assert {"e3c_l3_notices", "e3c_l3_pamj", "quaero_train", "wmt_medline", "wmt_test"} <= represented
+    assert stats["heldout_documents"] == {"e3c": 249, "quaero": 1692, "mantra": 250}
+    dataset = datasets.load_from_disk(str(real_build / "dataset"))
+    train = set(zip(dataset["train"]["source"], dataset["train"]["doc_id"]))
+    validation = set(zip(dataset["validation"]["source"], dataset["validation"]["doc_id"]))
+    assert validation and not train & validation
