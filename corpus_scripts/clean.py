@@ -14,8 +14,10 @@ from typing import Iterable, Tuple
 
 SPACE_CHARS = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 DROP_CHARS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-_SPACE_TABLE = {ord(c): " " for c in SPACE_CHARS + "\t\v\f"}
-_DROP_TABLE = {ord(c): None for c in DROP_CHARS}
+LAYOUT_SPACE_RE = re.compile(f"[{SPACE_CHARS}\t\v\f]")
+INVISIBLE_RE = re.compile(f"[{DROP_CHARS}]")
+# Unicode category Cc (C0, DEL, C1) except the newline
+CONTROL_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 # "occasionnelle¬ment": a line-break hyphen left over from PDF extraction
 HYPHENATION_RE = re.compile(r"(?<=\w)¬\s?(?=\w)")
 MULTI_SPACE_RE = re.compile(r" {2,}")
@@ -41,13 +43,13 @@ def normalise_unicode(text: str, repairs: Counter) -> str:
     if nfc != text:
         repairs["nfc_changed_docs"] += 1
     text = nfc.replace("\r\n", "\n").replace("\r", "\n")
-    spaced = text.translate(_SPACE_TABLE)
-    repairs["layout_spaces"] += sum(1 for a, b in zip(text, spaced) if a != b)
-    dropped = spaced.translate(_DROP_TABLE)
-    repairs["invisible_chars"] += len(spaced) - len(dropped)
-    kept = "".join(c for c in dropped if c == "\n" or unicodedata.category(c) != "Cc")
-    repairs["control_chars"] += len(dropped) - len(kept)
-    return kept
+    text, n = LAYOUT_SPACE_RE.subn(" ", text)
+    repairs["layout_spaces"] += n
+    text, n = INVISIBLE_RE.subn("", text)
+    repairs["invisible_chars"] += n
+    text, n = CONTROL_RE.subn("", text)
+    repairs["control_chars"] += n
+    return text
 
 
 def is_boilerplate(line: str) -> bool:

@@ -63,28 +63,29 @@ class MinHashLSH:
         self.rows = num_perm // bands
         self.threshold = threshold
         self._tables: List[Dict[bytes, List[int]]] = [defaultdict(list) for _ in range(bands)]
-        self._sigs: List[numpy.ndarray] = []
+        self._sigs = numpy.zeros((1024, num_perm), dtype=numpy.uint64)
         self._keys: List[str] = []
 
     def _band_keys(self, sig: numpy.ndarray) -> List[bytes]:
         return [sig[i * self.rows : (i + 1) * self.rows].tobytes() for i in range(self.bands)]
 
     def query(self, sig: numpy.ndarray) -> Optional[str]:
-        """Key of a kept document similar to ``sig``, or None."""
+        """Key of the most similar kept document at or above the threshold, or None."""
         candidates: Set[int] = set()
         for table, key in zip(self._tables, self._band_keys(sig)):
             candidates.update(table.get(key, ()))
-        best = None
-        best_sim = self.threshold
-        for idx in sorted(candidates):
-            sim = float(numpy.mean(self._sigs[idx] == sig))
-            if sim >= best_sim:
-                best, best_sim = self._keys[idx], sim
-        return best
+        if not candidates:
+            return None
+        rows = numpy.fromiter(sorted(candidates), dtype=numpy.int64)
+        sims = (self._sigs[rows] == sig[None, :]).mean(axis=1)
+        best = int(numpy.argmax(sims))
+        return self._keys[rows[best]] if sims[best] >= self.threshold else None
 
     def insert(self, key: str, sig: numpy.ndarray) -> None:
-        idx = len(self._sigs)
-        self._sigs.append(sig)
+        idx = len(self._keys)
+        if idx == len(self._sigs):
+            self._sigs = numpy.concatenate([self._sigs, numpy.zeros_like(self._sigs)])
+        self._sigs[idx] = sig
         self._keys.append(key)
         for table, band in zip(self._tables, self._band_keys(sig)):
             table[band].append(idx)
