@@ -20,6 +20,13 @@ app = typer.Typer(
 COMMANDS = [
     ("spacy_cbio.data.cli", "assets", "assets"),
     ("spacy_cbio.data.cli", "convert", "convert"),
+    ("spacy_cbio.pretrain.cli", "pretrain", "pretrain"),
+    ("spacy_cbio.pretrain.cli", "benchmark", "benchmark-pretrain"),
+    ("spacy_cbio.train.cli", "assemble_config_cmd", "assemble-config"),
+    ("spacy_cbio.train.cli", "train", "train"),
+    ("spacy_cbio.evaluate.cli", "evaluate", "evaluate"),
+    ("spacy_cbio.evaluate.cli", "evaluate_seeds", "evaluate-seeds"),
+    ("spacy_cbio.package.cli", "package", "package"),
 ]
 
 
