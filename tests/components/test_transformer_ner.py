@@ -22,7 +22,7 @@ def toy_dataset(tmp_path_factory):
 def trained_dir(toy_dataset, tiny_hf_model_dir, tmp_path_factory):
     output = tmp_path_factory.mktemp("trained_token")
     train(str(toy_dataset), transformer=tiny_hf_model_dir, profile="tiny", output=output, seed=0,
-          head="token", gpu_id=-1, overrides=None)
+          head="token", gpu_id=-1, overrides=None, threads=1)
     return output
 
 
@@ -83,7 +83,7 @@ def test_transformer_token_ner_learns(toy_dataset, tiny_hf_model_dir):
 
 def test_transition_head_trains(toy_dataset, tiny_hf_model_dir, tmp_path):
     train(str(toy_dataset), transformer=tiny_hf_model_dir, profile="tiny", output=tmp_path, seed=0,
-          head="transition", gpu_id=-1, overrides=["training.max_steps=2", "training.eval_frequency=1"])
+          head="transition", gpu_id=-1, overrides=["training.max_steps=2", "training.eval_frequency=1"], threads=1)
     nlp = spacy.load(tmp_path / "model-best")
     assert nlp.get_pipe_meta("ner").factory == "ner"
     assert set(nlp.get_pipe("ner").labels) == {"CHEM", "DISO"}

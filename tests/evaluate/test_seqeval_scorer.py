@@ -125,7 +125,7 @@ def test_evaluate_command(tmp_path, tiny_hf_model_dir):
 
     dataset = write_toy_corpus(tmp_path / "corpus")
     train(str(dataset), transformer=tiny_hf_model_dir, profile="tiny", output=tmp_path / "run", seed=0,
-          head="token", gpu_id=-1, overrides=["training.max_steps=2"])
+          head="token", gpu_id=-1, overrides=["training.max_steps=2"], threads=1)
     out = tmp_path / "metrics.json"
     metrics = evaluate(str(tmp_path / "run" / "model-best"), tmp_path / "corpus" / "test.spacy", out, -1, True, 4)
     saved = srsly.read_json(out)
