@@ -40,8 +40,27 @@ def _require(path: Path) -> Path:
     return path
 
 
+def _e3c_layer3_json_dir(root: Path) -> Iterator[Doc]:
+    """Upstream layout (what `spacy project assets` fetches): one JSON file per document."""
+    for path in sorted((root / E3C_COLLECTION / "layer3").glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf8"))
+            doc_id, source, text = record["id"], record["source"], record["text"]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+            raise SourceFormatError(f"{path}:1: bad layer-3 document ({err})") from err
+        name = "e3c_l3_notices" if source == NOTICES_SOURCE else "e3c_l3_pamj"
+        yield name, str(doc_id), text
+
+
 def read_e3c_layer3(root: Path) -> Iterator[Doc]:
-    """E3C French layer 3 (streamed): drug leaflets and PAMJ clinical cases as two sources."""
+    """E3C French layer 3 (streamed): drug leaflets and PAMJ clinical cases as two sources.
+
+    Reads the mirror's single ``layer3/e3c_fr_layer3.jsonl.gz`` or, when absent, upstream's
+    ``data_collection/French/layer3/*.json`` (one document per file).
+    """
+    if not (root / E3C_LAYER3).exists() and (root / E3C_COLLECTION / "layer3").is_dir():
+        yield from _e3c_layer3_json_dir(root)
+        return
     path = _require(root / E3C_LAYER3)
     with gzip.open(path, "rt", encoding="utf8") as fh:
         for line_no, line in enumerate(fh, start=1):

@@ -33,3 +33,17 @@ def test_boilerplate_keeps_real_lines():
     assert is_boilerplate("12.")
     assert not is_boilerplate("1. Qu'est-ce que ce médicament ?")
     assert count_words(" a  b\nc ") == 3
+
+
+def test_e3c_layer3_upstream_json_layout(tmp_path):
+    """Without the mirror's jsonl.gz, layer 3 is read from upstream's one-JSON-per-document folder."""
+    import json as _json
+
+    from corpus_scripts.sources import NOTICES_SOURCE, read_e3c_layer3
+
+    folder = tmp_path / "e3c" / "data_collection" / "French" / "layer3"
+    folder.mkdir(parents=True)
+    (folder / "FR1.json").write_text(_json.dumps({"id": "FR1", "source": NOTICES_SOURCE, "text": "Notice."}))
+    (folder / "FR2.json").write_text(_json.dumps({"id": "FR2", "source": "PAMJ", "text": "Cas clinique."}))
+    assert list(read_e3c_layer3(tmp_path)) == [
+        ("e3c_l3_notices", "FR1", "Notice."), ("e3c_l3_pamj", "FR2", "Cas clinique.")]
