@@ -242,10 +242,22 @@ def _to_dataset(rows: List[Tuple[str, str, List[str]]], datasets: Any) -> Any:
     return datasets.Dataset.from_dict(columns, features=features)
 
 
+def profile_max_words(config: Path, general: bool) -> int:
+    """Word cap of a pretraining profile: ``[corpus] max_words`` (or ``general_max_words``)."""
+    from confection import Config
+
+    section = Config().from_disk(config, interpolate=False).get("corpus", {})
+    key = "general_max_words" if general else "max_words"
+    if key not in section:
+        raise typer.BadParameter(f"{config} has no [corpus] {key}", param_hint="--config")
+    return int(section[key])
+
+
 def build(
     mirror: Path = typer.Option(Path("assets"), "--mirror", help="Data root (the mirror of the raw corpora)."),
     output: Path = typer.Option(Path("corpus/pretrain/full"), "--output", help="Output folder."),
-    max_words: int = typer.Option(0, "--max-words", help="Word cap, source-stratified (0 = no cap)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Pretraining profile (configs/pretrain/*.cfg): its [corpus] section gives max_words / general_max_words when --max-words is not given."),
+    max_words: Optional[int] = typer.Option(None, "--max-words", help="Word cap, source-stratified (0 = no cap; default: the profile's, else 0)."),
     general: bool = typer.Option(False, "--general", help="Build the general-French corpus instead."),
     extra_dir: Optional[List[Path]] = typer.Option(None, "--extra-dir", help="Extra folder of *.txt (repeatable)."),
     val_fraction: float = typer.Option(0.01, "--val-fraction", help="Fraction of documents held out."),
@@ -261,6 +273,8 @@ def build(
     near_threshold: float = typer.Option(0.8, "--near-threshold", help="MinHash Jaccard for near duplicates."),
 ) -> None:
     """Build the pretraining corpus: clean, deduplicate, decontaminate, chunk and split."""
+    if max_words is None:
+        max_words = profile_max_words(config, general) if config else 0
     result = build_corpus(
         mirror, output, max_words=max_words, general=general, extra_dirs=extra_dir or [],
         val_fraction=val_fraction, min_val_docs=min_val_docs, seed=seed, shard_size=shard_size,

@@ -142,3 +142,19 @@ def test_bad_layer3_line_names_file_and_line(tmp_path):
         fh.write('{"id": "a", "source": "x", "text": "ok"}\n{"id": "b", "text": \n')
     with pytest.raises(SourceFormatError, match=r"e3c_fr_layer3.jsonl.gz:2"):
         list(read_e3c_layer3(tmp_path))
+
+
+def test_profile_config_gives_the_word_cap(tmp_path):
+    """`--config` reads the profile's [corpus] caps; a profile without them is a clear error."""
+    import typer as _typer
+
+    from corpus_scripts.build_corpus import profile_max_words
+
+    cfg = tmp_path / "p.cfg"
+    cfg.write_text("[corpus]\nmax_words = 1234\ngeneral_max_words = 99\n")
+    assert profile_max_words(cfg, general=False) == 1234
+    assert profile_max_words(cfg, general=True) == 99
+    bad = tmp_path / "bad.cfg"
+    bad.write_text("[training]\nmax_steps = 1\n")
+    with pytest.raises(_typer.BadParameter, match="no \\[corpus\\] max_words"):
+        profile_max_words(bad, general=False)
