@@ -132,3 +132,23 @@ def test_benchmark_writes_ratio_and_card(stage, tmp_path):
     assert set(bench["runs"]) == {"plain", "packed_full_head", "ours"}
     assert bench["ratio"] > 0 and bench["runs"]["ours"]["tokens"] > 0
     assert "Training loop benchmark" in (out / "model" / "README.md").read_text()
+
+
+def test_reachable_local_base_is_continued_without_a_general_run(stage, tiny_hf_model_dir, tmp_path):
+    _, _, bio = stage
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        _app(), ["pretrain", str(CONFIG), str(bio), str(out), "--base", str(tiny_hf_model_dir), "--max-steps", "4"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Falling back" not in result.output
+    assert not (out / "tokenizer").exists() and not (out / "control").exists()
+    assert not (out / "general" / "metrics.jsonl").exists()  # the base, saved, not trained
+    info = json.loads((out / "bio" / "run_info.json").read_text())
+    assert info["steps"] == 4 and info["init"] == str(out / "general")
+    from transformers import AutoTokenizer
+
+    # continual pretraining keeps the base's tokenizer
+    assert AutoTokenizer.from_pretrained(out / "model").get_vocab() == AutoTokenizer.from_pretrained(
+        tiny_hf_model_dir
+    ).get_vocab()
