@@ -39,7 +39,6 @@ def test_warmup_is_22_4_percent(profile):
     schedule = config["training"]["optimizer"]["learn_rate"]
     assert schedule["warmup_steps"] == round(0.224 * config["training"]["max_steps"])
     assert schedule["total_steps"] == config["training"]["max_steps"]
-    assert schedule["initial_rate"] == 5e-5
 
 
 def test_paper_profile_is_the_seed_recipe():
@@ -47,6 +46,9 @@ def test_paper_profile_is_the_seed_recipe():
     assert config["training"]["max_steps"] == 2000
     assert config["training"]["batcher"]["size"] == 16
     assert config["training"]["optimizer"]["learn_rate"]["warmup_steps"] == 448
+    assert config["training"]["optimizer"]["learn_rate"]["initial_rate"] == 5e-5
+    assert config["training"]["optimizer"]["L2"] == 0.0
+    assert config["corpora"]["train"]["max_tokens"] == 128
 
 
 def test_overrides_and_errors(tmp_path):
