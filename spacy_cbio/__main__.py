@@ -26,6 +26,7 @@ COMMANDS = [
     ("spacy_cbio.train.cli", "train", "train"),
     ("spacy_cbio.evaluate.cli", "evaluate", "evaluate"),
     ("spacy_cbio.evaluate.cli", "evaluate_seeds", "evaluate-seeds"),
+    ("spacy_cbio.evaluate.cli", "summarize", "summarize"),
     ("spacy_cbio.package.cli", "package", "package"),
 ]
 

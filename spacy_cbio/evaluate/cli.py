@@ -86,7 +86,8 @@ def evaluate(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
     gold_tokens: bool = typer.Option(True, "--gold-tokens/--retokenize", help="Predict on the corpus tokens (default) or re-tokenize the text."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", help="Documents per nlp.pipe batch."),
-) -> Dict[str, Any]:
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the model folder or the DocBin is absent (e.g. CAS1/CAS2 without the data)."),
+) -> Optional[Dict[str, Any]]:
     """Score a pipeline's entities on a DocBin with seqeval (strict mode, IOB2).
 
     Writes a JSON with strict micro/macro P/R/F, per-type scores, entity counts,
@@ -95,6 +96,9 @@ def evaluate(
     """
     import spacy
 
+    if skip_missing and (not data.is_file() or ("/" in model and not Path(model).exists())):
+        typer.echo(f"Skipped evaluation of {model} on {data}: not there (nothing trained for it).")
+        return None
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     if not data.is_file():
@@ -173,4 +177,45 @@ def evaluate_seeds(
     return result
 
 
-__all__ = ["evaluate", "evaluate_seeds", "aggregate", "evaluate_examples", "predict_examples"]
+# -- summary -----------------------------------------------------------------
+def summary_table(metrics_dir: PathLike) -> str:
+    """Markdown table of every ``evaluate`` JSON in ``metrics_dir`` (strict micro/macro F1)."""
+    rows = [
+        "| metrics file | model | test data | docs | P | R | F1 (micro) | F1 (macro) | tokens/s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    files = sorted(Path(metrics_dir).glob("*.json"))
+    for path in files:
+        data = srsly.read_json(path)
+        strict = data.get("seqeval_strict_iob2")
+        if not strict:
+            continue
+        micro, macro = strict["micro"], strict["macro"]
+        rows.append(
+            f"| {path.name} | {data.get('model', '')} | {data.get('data', '')} | {data.get('n_docs', '')} "
+            f"| {100 * micro['p']:.2f} | {100 * micro['r']:.2f} | {100 * micro['f']:.2f} "
+            f"| {100 * macro['f']:.2f} | {data.get('tokens_per_second', '')} |"
+        )
+    if len(rows) == 2:
+        raise ValueError(f"{metrics_dir}: no metrics JSON from `evaluate`")
+    return "\n".join(rows) + "\n"
+
+
+def summarize(
+    metrics_dir: Path = typer.Argument(..., help="Folder of metrics JSON files written by `evaluate`."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Markdown file to write (default: <metrics_dir>/README.md)."),
+) -> None:
+    """Markdown table of all test scores in a folder (seqeval strict mode, IOB2)."""
+    try:
+        table = summary_table(metrics_dir)
+    except ValueError as err:
+        typer.secho(str(err), fg="red", err=True)
+        raise typer.Exit(1)
+    output = output or metrics_dir / "README.md"
+    header = f"# Test scores: seqeval strict mode, IOB2 ({metrics_dir})\n\n"
+    output.write_text(header + table, encoding="utf8")
+    typer.echo(table)
+    typer.echo(f"Wrote {output}")
+
+
+__all__ = ["evaluate", "evaluate_seeds", "aggregate", "evaluate_examples", "predict_examples", "summarize"]

@@ -20,6 +20,7 @@ def package(
     base_model: Optional[str] = typer.Option(None, "--base-model", help="Transformer the pipeline was fine-tuned from (recorded in meta)."),
     version: Optional[str] = typer.Option(None, "--version", help="Package version (default: spacy-cbio's version)."),
     force: bool = typer.Option(True, "--force/--no-force", help="Overwrite an existing package directory."),
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the pipeline folder is absent (e.g. CAS1/CAS2 without the data)."),
 ) -> None:
     """Package a trained NER pipeline as ``fr_<name>`` (sdist + wheel).
 
@@ -30,6 +31,9 @@ def package(
 
     from ..about import __version__
 
+    if skip_missing and not model.exists():
+        typer.echo(f"Skipped packaging {model}: not there (nothing trained for it).")
+        return
     if not (model / "meta.json").exists():
         typer.secho(f"{model} is not a trained spaCy pipeline (no meta.json). Run `train` first.", fg="red", err=True)
         raise typer.Exit(1)

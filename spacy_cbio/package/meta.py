@@ -51,15 +51,22 @@ def _read_json(path: Optional[Path]) -> Dict[str, Any]:
 
 
 def performance_from_metrics(metrics: Dict[str, Any]) -> Dict[str, Any]:
-    """Pick the test scores that go into ``meta["performance"]`` (seqeval strict, IOB2)."""
-    keys = ("ents_p", "ents_r", "ents_f", "ents_per_type")
-    perf = {key: metrics[key] for key in keys if key in metrics}
-    for key in ("seqeval", "strict"):
-        if isinstance(metrics.get(key), dict):
-            for sub in ("precision", "recall", "f1"):
-                if sub in metrics[key]:
-                    perf[f"seqeval_strict_{sub}"] = metrics[key][sub]
-    return perf
+    """Test scores for ``meta["performance"]``: seqeval strict mode, IOB2 (from ``evaluate``)."""
+    strict = metrics.get("seqeval_strict_iob2")
+    if not strict:
+        return {}
+    micro = strict["micro"]
+    return {
+        "ents_p": micro["p"],
+        "ents_r": micro["r"],
+        "ents_f": micro["f"],
+        "ents_per_type": {
+            label: {"p": row["p"], "r": row["r"], "f": row["f"]}
+            for label, row in strict.get("per_type", {}).items()
+        },
+        "ents_macro_f": strict.get("macro", {}).get("f"),
+        "scoring": "seqeval strict mode, IOB2 (test set)",
+    }
 
 
 def build_meta(

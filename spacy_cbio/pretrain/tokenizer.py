@@ -126,12 +126,3 @@ def vocab_size_for(tokenizer: PreTrainedTokenizerBase) -> int:
     """Embedding rows needed for ``tokenizer``: largest id + 1 (not ``len()``)."""
     return max(max(tokenizer.get_vocab().values()), len(tokenizer) - 1) + 1
 
-
-def word_start_ids(tokenizer: PreTrainedTokenizerBase, size: int = 0) -> "list[bool]":
-    """Boolean table over ids: True for pieces starting with ``▁`` (a word start)."""
-    size = max(size, vocab_size_for(tokenizer))
-    table = [False] * size
-    for piece, idx in tokenizer.get_vocab().items():
-        if piece.startswith("\u2581"):
-            table[idx] = True
-    return table

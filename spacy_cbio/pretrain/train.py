@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import torch
+from accelerate import PartialState
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
@@ -197,16 +198,19 @@ def run_mlm(
     ckpt_dir = run_dir / "checkpoints"
     metrics = run_dir / METRICS_FILE
     last_ckpt = get_last_checkpoint(str(ckpt_dir)) if resume and ckpt_dir.is_dir() else None
-    if not last_ckpt:
-        if ckpt_dir.exists():
-            shutil.rmtree(ckpt_dir)
-        if metrics.exists():
-            metrics.unlink()
-    else:
-        step = int(Path(last_ckpt).name.split("-")[-1])
-        dropped = truncate_metrics(metrics, step)
-        logger.info("%s: resuming from %s (%d metric records after it dropped)", run, last_ckpt, dropped)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    state = PartialState()
+    if state.is_main_process:  # file system changes once, also under DDP
+        if not last_ckpt:
+            if ckpt_dir.exists():
+                shutil.rmtree(ckpt_dir)
+            if metrics.exists():
+                metrics.unlink()
+        else:
+            step = int(Path(last_ckpt).name.split("-")[-1])
+            dropped = truncate_metrics(metrics, step)
+            logger.info("%s: resuming from %s (%d metric records after it dropped)", run, last_ckpt, dropped)
+        run_dir.mkdir(parents=True, exist_ok=True)
+    state.wait_for_everyone()
 
     if cfg["masked_only_head"]:
         model = as_masked_only(model)

@@ -57,6 +57,7 @@ def train(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
     overrides: Optional[List[str]] = typer.Option(None, "--set", help="Extra override section.key=value (repeatable)."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default). 1 is much faster when other jobs share the cores."),
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the dataset's DocBins are absent (CAS1/CAS2 without the data)."),
 ) -> None:
     """Train a NER pipeline; the best checkpoint on dev is <output>/model-best.
 
@@ -73,8 +74,19 @@ def train(
     values: Dict[str, Any] = {"system.seed": seed, **parse_overrides(overrides)}
     stem = Path(dataset).stem
     output = output or Path("training") / "ner" / f"{stem}-{Path(profile).stem}-{head}-s{seed}"
-    output.mkdir(parents=True, exist_ok=True)
     config = assemble_config(dataset, profile, transformer, head=head, overrides=values)
+    missing = [str(config["paths"][split]) for split in ("train", "dev")
+               if not Path(str(config["paths"][split])).exists()]
+    if missing:
+        message = f"{stem}: no training data ({', '.join(missing)}); run `convert` first"
+        if stem in ("cas1", "cas2"):
+            message += f" with --{stem}-dir (DEFT 2020 task 3 data-use agreement, https://deft.lisn.upsaclay.fr/2020/)"
+        if skip_missing:
+            typer.echo(f"Skipped {message}.")
+            return
+        typer.secho(message, fg="red", err=True)
+        raise typer.Exit(1)
+    output.mkdir(parents=True, exist_ok=True)
     config_path = output / "config.cfg"
     config.to_disk(config_path)
     run_info = {

@@ -38,12 +38,14 @@ def trained_pipeline(tmp_path_factory, tiny_hf_model_dir) -> Path:
 
 def test_build_meta_records_data_licence_scores_and_base(trained_pipeline, tmp_path):
     metrics = tmp_path / "metrics.json"
-    metrics.write_text(json.dumps({"ents_p": 0.5, "ents_r": 0.25, "ents_f": 1 / 3,
-                                   "ents_per_type": {"DISO": {"p": 0.5, "r": 0.25, "f": 1 / 3}}}))
+    strict = {"micro": {"p": 0.5, "r": 0.25, "f": 1 / 3}, "macro": {"p": 0.5, "r": 0.25, "f": 0.3},
+              "per_type": {"DISO": {"p": 0.5, "r": 0.25, "f": 1 / 3, "support": 4, "n_pred": 2}}}
+    metrics.write_text(json.dumps({"seqeval_strict_iob2": strict}))
     meta = build_meta(trained_pipeline, "quaero", "cbio_ner", metrics_path=metrics,
                       base_model="training/pretrain/small/model")
     assert meta["name"] == "cbio_ner" and meta["lang"] == "fr"
     assert meta["performance"]["ents_f"] == pytest.approx(1 / 3)
+    assert meta["performance"]["ents_per_type"]["DISO"]["r"] == pytest.approx(0.25)
     assert "GFDL" in meta["license"]
     assert any("QUAERO" in meta["description"] for _ in [0])
     assert {"DISO", "CHEM"} <= set(meta["labels"]["ner"])
