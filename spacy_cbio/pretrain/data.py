@@ -40,9 +40,12 @@ def load_corpus(corpus_dir: Union[str, Path]) -> DatasetDict:
 
 
 def corpus_stats_md(corpus_dir: Union[str, Path]) -> Optional[str]:
-    """The corpus helper's ``stats.md`` table, if present."""
+    """The corpus helper's ``stats.md`` tables (without its JSON appendix), if present."""
     path = Path(corpus_dir) / "stats.md"
-    return path.read_text(encoding="utf8") if path.exists() else None
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf8").split("```json")[0].rstrip()
+    return text + f"\n\nFull statistics: `{Path(corpus_dir) / 'stats.json'}`."
 
 
 def iter_texts(dataset: Dataset, limit: Optional[int] = None, batch_size: int = 1000) -> Iterator[str]:

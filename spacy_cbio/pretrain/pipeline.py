@@ -32,6 +32,12 @@ from .train import RUN_INFO_FILE, run_mlm, training_settings
 
 logger = logging.getLogger(__name__)
 
+TITLES = {
+    "general": "General-French base (`general` run)",
+    "bio": "CamemBERT-bio analogue (`bio` run)",
+    "control": "General-French control (`control` run)",
+}
+
 DESCRIPTIONS = {
     "general": "General-French CamemBERT-style masked LM, pretrained from scratch here "
     "(stands in for camembert-base when no pretrained French model is reachable).",
@@ -185,6 +191,7 @@ def run_stage(
         for run, summary in summaries.items():
             desc = general_desc if run == "general" else DESCRIPTIONS[run]
             summary["comparison_loss"] = comparison[run]
+            summary["title"] = TITLES[run]
             (output / run / "README.md").write_text(model_card(summary, corpus_md.get(run), desc, table), encoding="utf8")
             (output / run / RUN_INFO_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf8")
         model_dir = output / "model"
