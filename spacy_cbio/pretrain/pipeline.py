@@ -10,6 +10,7 @@ base is saved as ``general``. ``<output>/model`` is a copy of ``bio``
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -47,6 +48,19 @@ DESCRIPTIONS = {
     "control": "Control: the general model continued on general French for as many steps as `bio`, "
     "so that differences with `bio` come from the domain, not from extra training.",
 }
+
+
+FINGERPRINT_FILE = "run_fingerprint.txt"
+
+
+def _fingerprint(*parts: Any) -> str:
+    return hashlib.sha256("\n".join(map(str, parts)).encode("utf8")).hexdigest()[:16]
+
+
+def _reusable(run_dir: Path, fingerprint: str) -> bool:
+    """True if ``run_dir`` was started with the same profile, corpora and base."""
+    path = run_dir / FINGERPRINT_FILE
+    return path.exists() and path.read_text(encoding="utf8").strip() == fingerprint
 
 
 def _completed(run_dir: Path, steps: int) -> Optional[Dict[str, Any]]:
@@ -129,19 +143,31 @@ def run_stage(
     summaries: Dict[str, Dict[str, Any]] = {}
     general_dir = output / "general"
 
+    # any change of profile, corpora or base invalidates earlier runs (no stale --resume)
+    same_result = {**profile, "training": {k: v for k, v in settings.items() if k != "num_threads"}}
+    fingerprint = _fingerprint(profile_text(same_result), Path(bio_corpus).resolve(),
+                               Path(general_corpus).resolve() if general_corpus else None, base_name)
+
     def do_run(run: str, corpus, steps: int, init: Optional[str], tokenizer, shuffle_seed: int) -> Dict[str, Any]:
         run_dir = output / run
-        if resume and (done := _completed(run_dir, steps)):
+        run_resume = resume and _reusable(run_dir, fingerprint)
+        if resume and not run_resume and run_dir.exists():
+            echo(f"[{run}] profile, corpora or base changed since the last run: starting it afresh")
+        if run_resume and (done := _completed(run_dir, steps)):
             echo(f"[{run}] already complete ({steps} steps), skipped")
             return done
-        if (run_dir / RUN_INFO_FILE).exists() and state.is_main_process:
-            (run_dir / RUN_INFO_FILE).unlink()  # not complete until this run ends
+        if state.is_main_process:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / RUN_INFO_FILE).unlink(missing_ok=True)  # not complete until this run ends
+            (run_dir / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="utf8")
+        state.wait_for_everyone()
         echo(f"[{run}] {steps} steps from {init or 'scratch'}")
         model, tokenizer = init_model(profile["model"], tokenizer, base=init, seed=int(settings["seed"]))
         train = tokenize_and_pack(corpus["train"], tokenizer, seq_len, steps * eff_batch, seed=shuffle_seed,
                                   desc=f"{run}: packing train")
         valid = tokenize_and_pack(corpus["validation"], tokenizer, seq_len, max_eval, desc=f"{run}: packing validation")
-        summary = run_mlm(run, model, tokenizer, train, valid, {**settings, "max_steps": steps}, run_dir, resume=resume)
+        summary = run_mlm(run, model, tokenizer, train, valid, {**settings, "max_steps": steps}, run_dir,
+                          resume=run_resume)
         summary.update(common, init=init or "random initialisation")
         state.wait_for_everyone()
         return summary
@@ -149,20 +175,22 @@ def run_stage(
     seed = int(settings["seed"])
     if base_name is None:
         tok_dir = output / "tokenizer"
-        if state.is_main_process and not (resume and (tok_dir / "tokenizer.json").exists()):
+        if state.is_main_process and not (resume and _reusable(tok_dir, fingerprint)):
             echo("[tokenizer] training SentencePiece unigram on the general corpus")
             train_tokenizer(iter_texts(general["train"], int(profile["tokenizer"]["max_texts"])), tok_dir,
                             int(profile["tokenizer"]["vocab_size"]), int(profile["tokenizer"]["seed"]))
+            (tok_dir / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="utf8")
         state.wait_for_everyone()
         tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
         summaries["general"] = do_run("general", general, int(profile["base"]["general_steps"]), None, tokenizer, seed)
         general_desc = DESCRIPTIONS["general"]
     else:
         echo(f"[general] using base {base_name}")
-        if state.is_main_process and not (resume and (general_dir / "config.json").exists()):
+        if state.is_main_process and not (resume and _reusable(general_dir, fingerprint)):
             model, tokenizer = init_model(profile["model"], base=base_name)
             model.save_pretrained(str(general_dir), safe_serialization=True)
             tokenizer.save_pretrained(str(general_dir))
+            (general_dir / FINGERPRINT_FILE).write_text(fingerprint + "\n", encoding="utf8")
         state.wait_for_everyone()
         summaries["general"] = {"run": "general", "init": base_name, **common, "settings": settings}
         general_desc = DESCRIPTIONS["general_base"] + f" Source: `{base_name}`."

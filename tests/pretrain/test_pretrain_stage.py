@@ -152,3 +152,22 @@ def test_reachable_local_base_is_continued_without_a_general_run(stage, tiny_hf_
     assert AutoTokenizer.from_pretrained(out / "model").get_vocab() == AutoTokenizer.from_pretrained(
         tiny_hf_model_dir
     ).get_vocab()
+
+
+def test_resume_with_a_changed_profile_starts_afresh(stage, tmp_path):
+    _, out, bio = stage
+    general = out.parent / "general"
+    changed = tmp_path / "changed.cfg"
+    changed.write_text(CONFIG.read_text().replace("lr = 0.002", "lr = 0.001"))
+    copy = tmp_path / "out"
+    import shutil
+
+    shutil.copytree(out, copy)
+    result = CliRunner().invoke(
+        _app(), ["pretrain", str(changed), str(bio), str(copy), "--general-corpus", str(general), "--resume",
+                 "--general-steps", "2", "--max-steps", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "already complete" not in result.output
+    assert result.output.count("starting it afresh") == 3
+    assert json.loads((copy / "bio" / "run_info.json").read_text())["steps"] == 2
