@@ -19,11 +19,11 @@ def pretrain(
     ),
     resume: bool = typer.Option(False, "--resume", help="Skip finished runs, continue the last checkpoint of others."),
     base: Optional[str] = typer.Option(
-        None, "--base", help="Base checkpoint (hub name or local dir); overrides [base] model. '' = from scratch."
+        None, "--base", help="Base checkpoint (hub name or local dir); overrides the profile's base.model. '' = from scratch."
     ),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override [training] max_steps (bio/control)."),
-    general_steps: Optional[int] = typer.Option(None, "--general-steps", help="Override [base] general_steps."),
-    num_threads: Optional[int] = typer.Option(None, "--threads", help="Override [training] num_threads (0 = all)."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override training.max_steps (bio/control)."),
+    general_steps: Optional[int] = typer.Option(None, "--general-steps", help="Override base.general_steps."),
+    num_threads: Optional[int] = typer.Option(None, "--threads", help="Override training.num_threads (0 = all)."),
 ) -> None:
     """Continual MLM pretraining with whole word masking: general base -> bio (+ control).
 
