@@ -7,8 +7,6 @@ from typing import Optional
 
 import typer
 
-from .modeling import BaseUnreachable
-
 
 def pretrain(
     config: Path = typer.Argument(..., help="Pretraining profile (configs/pretrain/*.cfg).", exists=True, dir_okay=False),
@@ -40,6 +38,8 @@ def pretrain(
         overrides["base.general_steps"] = general_steps
     if num_threads is not None:
         overrides["training.num_threads"] = num_threads
+    from .modeling import BaseUnreachable
+
     try:
         run_stage(config, bio_corpus, output, general_corpus, resume=resume, base=base, overrides=overrides,
                   echo=typer.echo)
