@@ -1,4 +1,20 @@
-"""Package metadata."""
+"""Package metadata, and the library versions recorded in every output."""
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from typing import Dict, Iterable
 
 __title__ = "spacy-cbio"
 __version__ = "0.1.0"
+
+
+def library_versions(packages: Iterable[str]) -> Dict[str, str]:
+    """Python's version and each installed distribution's (``"not installed"`` if absent)."""
+    found = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found

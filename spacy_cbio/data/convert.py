@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import spacy
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
+from ..about import library_versions
 from .errors import Ledger
 from .registry import CAS_HELP, DATASETS, PathLike, get_spec, is_available, load_sources
 from .report import markdown_report, split_stats
@@ -19,15 +19,7 @@ from .tokenize import source_to_doc
 
 
 def _versions() -> Dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version(), "spacy": spacy.__version__}
-    for pkg in ("spacy-cbio", "spacy-transformers"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
+    return library_versions(("spacy", "spacy-cbio", "spacy-transformers"))
 
 
 def convert_dataset(name: str, mirror: PathLike, output: PathLike, *, protocol: str = "paper",

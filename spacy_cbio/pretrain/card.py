@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from importlib import metadata
+from .. import about
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -15,13 +15,7 @@ LIBRARIES = ("spacy-cbio", "torch", "transformers", "tokenizers", "datasets", "s
 
 def library_versions() -> Dict[str, str]:
     """Installed versions of the libraries that shape the result."""
-    out = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return about.library_versions(LIBRARIES)
 
 
 def hardware() -> Dict[str, Any]:

@@ -1,7 +1,6 @@
 """Commands: ``assemble-config`` (write a training config) and ``train`` (spaCy training)."""
 from __future__ import annotations
 
-import platform
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -9,6 +8,7 @@ from typing import Any, Dict, List, Optional
 import srsly
 import typer
 
+from ..about import library_versions
 from .config import assemble_config, parse_overrides
 
 # Registered functions used by the configs (readers, scorer, component).
@@ -17,17 +17,12 @@ from ..components import token_ner  # noqa: F401
 from ..evaluate import seqeval_scorer  # noqa: F401
 
 
+TRAIN_LIBRARIES = ("spacy-cbio", "spacy", "spacy-transformers", "thinc", "transformers", "torch", "seqeval", "numpy")
+
+
 def versions() -> Dict[str, str]:
     """Versions of Python and of the libraries that decide the results."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    for name in ("spacy-cbio", "spacy", "spacy-transformers", "thinc", "transformers", "torch", "seqeval", "numpy"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return library_versions(TRAIN_LIBRARIES)
 
 
 def assemble_config_cmd(
