@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, List, Optional
 
 import spacy
 
@@ -77,7 +77,6 @@ def build_meta(
     metrics_path: Optional[Path] = None,
     base_model: Optional[str] = None,
     base_card: Optional[Path] = None,
-    extra_datasets: Iterable[str] = (),
 ) -> Dict[str, Any]:
     """Build the meta.json for ``spacy package`` from a trained pipeline and its test metrics."""
     nlp_meta = _read_json(Path(model_dir) / "meta.json")
@@ -88,9 +87,6 @@ def build_meta(
     sources: List[Dict[str, str]] = [
         {"name": dataset, "url": info["url"], "license": info["license"]}
     ]
-    for extra in extra_datasets:
-        extra_info = DATASETS.get(extra, {"url": "", "license": "unknown"})
-        sources.append({"name": extra, "url": extra_info["url"], "license": extra_info["license"]})
     if base_model:
         sources.append({"name": f"transformer: {base_model}", "url": "", "license": "see model card"})
     meta = dict(nlp_meta)
