@@ -17,11 +17,6 @@ REPO = Path(__file__).resolve().parents[1]
 STAGES = ["assets", "convert", "corpus", "pretrain", "benchmark", "train", "evaluate", "package"]
 
 
-def _mirror() -> Path:
-    env = os.environ.get("CBIO_DATA_MIRROR")
-    return Path(env) if env else (REPO / ".." / "shared" / "data").resolve()
-
-
 def test_project_yml_names_commands_and_assets():
     project = yaml.safe_load((REPO / "project.yml").read_text())
     names = [cmd["name"] for cmd in project["commands"]]
@@ -36,7 +31,7 @@ def test_project_yml_names_commands_and_assets():
         assert (REPO / "configs" / "ner" / "profiles" / f"{profile}.cfg").exists()
 
 
-def test_workflow_all_tiny(tmp_path):
+def test_workflow_all_tiny(tmp_path, data_root):
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(REPO / "project.yml", project)
@@ -45,7 +40,7 @@ def test_workflow_all_tiny(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "spacy", "project", "run", "all", str(project),
-         "--vars.profile=tiny", f"--vars.mirror={_mirror()}"],
+         "--vars.profile=tiny", f"--vars.mirror={data_root.resolve()}"],
         cwd=project, capture_output=True, text=True, env=env,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

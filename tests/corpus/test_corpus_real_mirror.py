@@ -1,21 +1,13 @@
 """One build on the real data mirror with a small cap."""
 import json
-import os
-from pathlib import Path
 
 import datasets
 import pytest
 
 
-def real_mirror() -> Path:
-    """``CBIO_DATA_MIRROR`` or ``../shared/data`` next to the repository."""
-    env = os.environ.get("CBIO_DATA_MIRROR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
 @pytest.fixture(scope="module")
-def real_build(tmp_path_factory):
-    root = real_mirror()
+def real_build(tmp_path_factory, data_root):
+    root = data_root
     if not (root / "e3c" / "layer3" / "e3c_fr_layer3.jsonl.gz").exists():
         pytest.fail(f"Real data mirror not found at {root} (set CBIO_DATA_MIRROR)")
     from corpus_scripts.build_corpus import build_corpus
