@@ -3,31 +3,29 @@
 Pipeline, per document in a deterministic order: clean -> min length -> exact dedup ->
 contamination (NER dev/test n-gram overlap) -> near dedup (MinHash LSH) -> sentence-packed
 chunks -> per-source word quota (``--max-words``). The validation split is held out at the
-document level. Run ``python corpus_scripts/build_corpus.py --help``.
+document level. Run ``python -m corpus_scripts.build_corpus --help`` from the project root.
 """
 import math
 import platform
-import sys
 import time
 import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-if __package__ in (None, ""):  # run as a script: make ``corpus_scripts`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import numpy
 import typer
 from tqdm import tqdm
 
-from corpus_scripts.clean import clean_text, count_words
-from corpus_scripts.contamination import ContaminationIndex
-from corpus_scripts.dedup import ExactDeduper, MinHasher, MinHashLSH
-from corpus_scripts.ngrams import word_ids
-from corpus_scripts.segment import chunk_text
-from corpus_scripts.sources import biomedical_readers, general_readers, heldout_texts
-from corpus_scripts.stats import CorpusStats
+from spacy_cbio.data import heldout_texts
+
+from .clean import clean_text, count_words
+from .contamination import ContaminationIndex
+from .dedup import ExactDeduper, MinHasher, NearDuplicateIndex
+from .ngrams import word_ids
+from .segment import chunk_text
+from .sources import biomedical_readers, general_readers
+from .stats import CorpusStats
 
 RawDocs = Dict[str, List[Tuple[str, str]]]
 
@@ -76,9 +74,10 @@ def _order(n: int, source: str, seed: int, shuffle: bool) -> numpy.ndarray:
 
 
 def _versions() -> Dict[str, str]:
-    import datasets
+    from importlib.metadata import version
 
-    return {"python": platform.python_version(), "numpy": numpy.__version__, "datasets": datasets.__version__}
+    return {"python": platform.python_version(), "numpy": numpy.__version__, "datasets": version("datasets"),
+            "datasketch": version("datasketch")}
 
 
 def build_corpus(
@@ -119,7 +118,7 @@ def build_corpus(
     index = ContaminationIndex(heldout, n=ngram, template_df=template_df)
     exact = ExactDeduper()
     hasher = MinHasher(num_perm=num_perm, shingle=5, seed=seed)
-    lsh = MinHashLSH(num_perm=num_perm, bands=bands, threshold=near_threshold)
+    near = NearDuplicateIndex(num_perm=num_perm, bands=bands, threshold=near_threshold)
     contaminated_ids: Dict[str, List[str]] = {}
     kept: List[Tuple[str, str, List[str]]] = []
 
@@ -148,7 +147,7 @@ def build_corpus(
                 stats.remove("contaminated", source, n_words)
                 contaminated_ids.setdefault(source, []).append(doc_id)
                 continue
-            if lsh.add_if_new(f"{source}/{doc_id}", hasher.signature(ids)) is not None:
+            if near.add_if_new(f"{source}/{doc_id}", hasher.minhash(ids)) is not None:
                 stats.remove("near_duplicates", source, n_words)
                 continue
             chunks = chunk_text(text, chunk_words)

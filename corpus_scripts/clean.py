@@ -10,7 +10,6 @@ counted in the returned ``Counter`` so nothing is repaired silently.
 import re
 import unicodedata
 from collections import Counter
-from typing import Iterable, Tuple
 
 SPACE_CHARS = "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 DROP_CHARS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
@@ -71,11 +70,3 @@ def clean_text(text: str, repairs: Counter) -> str:
         lines.append(line)
     text = "\n".join(lines).strip()
     return BLANK_LINES_RE.sub("\n\n", text)
-
-
-def clean_docs(
-    docs: Iterable[Tuple[str, str, str]], repairs: Counter
-) -> Iterable[Tuple[str, str, str]]:
-    """Clean a stream of (source, doc_id, text)."""
-    for source, doc_id, text in docs:
-        yield source, doc_id, clean_text(text, repairs)

@@ -1,17 +1,19 @@
 """Exact and near-duplicate document removal.
 
 * exact: blake2b digest of the lower-cased word sequence (punctuation and spacing ignored);
-* near: MinHash over word 5-shingles with banded LSH (numpy only). A document is a near
-  duplicate when the MinHash estimate of its Jaccard similarity with an already kept
-  document reaches ``threshold``; the first document in processing order is kept.
+* near: MinHash over word 5-shingles, indexed with ``datasketch``'s banded ``MinHashLSH``.
+  A document is a near duplicate when the MinHash estimate of its Jaccard similarity with
+  an already kept document reaches ``threshold``; the first document in processing order
+  is kept.
 """
-from collections import defaultdict
-from typing import Dict, List, Optional, Set
+from typing import Dict, Optional, Set, Tuple
 
 import numpy
+from datasketch import LeanMinHash, MinHashLSH
 
 from .ngrams import ngram_hashes, text_digest
 
+SCHEME = "affine64"  # datasketch's name for 64-bit multiply-add permutations, as below
 
 
 class ExactDeduper:
@@ -29,10 +31,15 @@ class ExactDeduper:
 
 
 class MinHasher:
-    """MinHash signatures of word-shingle sets (multiply-add hashing on uint64)."""
+    """MinHash signatures of word-shingle sets (multiply-add hashing on uint64).
+
+    Computed here, vectorised over all shingles of a document, rather than with
+    ``datasketch.MinHash.update_batch``, which hashes each shingle in Python (SHA-1) and
+    gives other values, i.e. another set of removed documents."""
 
     def __init__(self, num_perm: int = 128, shingle: int = 5, seed: int = 0) -> None:
         rng = numpy.random.default_rng(seed)
+        self.seed = seed
         self.num_perm = num_perm
         self.shingle = shingle
         self.a = rng.integers(1, 2**63, size=num_perm, dtype=numpy.uint64) | numpy.uint64(1)
@@ -52,52 +59,42 @@ class MinHasher:
                 numpy.minimum(sig, values.min(axis=0), out=sig)
         return sig
 
+    def minhash(self, ids: numpy.ndarray) -> LeanMinHash:
+        """The signature as a datasketch ``LeanMinHash`` (what ``NearDuplicateIndex`` takes)."""
+        return LeanMinHash(seed=self.seed, hashvalues=self.signature(ids), scheme=SCHEME)
 
-class MinHashLSH:
-    """Banded LSH index over MinHash signatures, verified by the signature estimate."""
+
+class NearDuplicateIndex:
+    """Kept documents in datasketch's ``MinHashLSH`` (``bands`` bands of ``num_perm / bands``
+    rows); an LSH candidate is a duplicate when its estimated Jaccard reaches ``threshold``."""
 
     def __init__(self, num_perm: int = 128, bands: int = 16, threshold: float = 0.8) -> None:
         if num_perm % bands:
             raise ValueError(f"num_perm ({num_perm}) must be a multiple of bands ({bands})")
-        self.bands = bands
-        self.rows = num_perm // bands
         self.threshold = threshold
-        self._tables: List[Dict[bytes, List[int]]] = [defaultdict(list) for _ in range(bands)]
-        self._sigs = numpy.zeros((1024, num_perm), dtype=numpy.uint64)
-        self._keys: List[str] = []
+        self._lsh = MinHashLSH(num_perm=num_perm, params=(bands, num_perm // bands))
+        self._kept: Dict[str, Tuple[int, LeanMinHash]] = {}  # key -> (insertion rank, minhash)
 
-    def _band_keys(self, sig: numpy.ndarray) -> List[bytes]:
-        return [sig[i * self.rows : (i + 1) * self.rows].tobytes() for i in range(self.bands)]
+    def __len__(self) -> int:
+        return len(self._kept)
 
-    def query(self, sig: numpy.ndarray) -> Optional[str]:
-        """Key of the most similar kept document at or above the threshold, or None."""
-        candidates: Set[int] = set()
-        for table, key in zip(self._tables, self._band_keys(sig)):
-            candidates.update(table.get(key, ()))
-        if not candidates:
-            return None
-        rows = numpy.fromiter(sorted(candidates), dtype=numpy.int64)
-        sims = (self._sigs[rows] == sig[None, :]).mean(axis=1)
-        best = int(numpy.argmax(sims))
-        return self._keys[rows[best]] if sims[best] >= self.threshold else None
+    def query(self, minhash: LeanMinHash) -> Optional[str]:
+        """Key of the most similar kept document at or above the threshold (the earliest
+        kept on ties), or None."""
+        best_key, best_sim = None, -1.0
+        for _, key in sorted((self._kept[k][0], k) for k in self._lsh.query(minhash)):
+            sim = minhash.jaccard(self._kept[key][1])
+            if sim > best_sim:
+                best_key, best_sim = key, sim
+        return best_key if best_sim >= self.threshold else None
 
-    def insert(self, key: str, sig: numpy.ndarray) -> None:
-        idx = len(self._keys)
-        if idx == len(self._sigs):
-            self._sigs = numpy.concatenate([self._sigs, numpy.zeros_like(self._sigs)])
-        self._sigs[idx] = sig
-        self._keys.append(key)
-        for table, band in zip(self._tables, self._band_keys(sig)):
-            table[band].append(idx)
+    def insert(self, key: str, minhash: LeanMinHash) -> None:
+        self._lsh.insert(key, minhash)
+        self._kept[key] = (len(self._kept), minhash)
 
-    def add_if_new(self, key: str, sig: numpy.ndarray) -> Optional[str]:
+    def add_if_new(self, key: str, minhash: LeanMinHash) -> Optional[str]:
         """Insert unless a near duplicate is indexed; return that duplicate's key."""
-        dup = self.query(sig)
+        dup = self.query(minhash)
         if dup is None:
-            self.insert(key, sig)
+            self.insert(key, minhash)
         return dup
-
-
-def estimate_jaccard(sig_a: numpy.ndarray, sig_b: numpy.ndarray) -> float:
-    """MinHash estimate of the Jaccard similarity of two shingle sets."""
-    return float(numpy.mean(sig_a == sig_b))

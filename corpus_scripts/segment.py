@@ -20,6 +20,9 @@ def split_paragraphs(text: str) -> List[str]:
 
 def split_sentences(paragraph: str) -> List[str]:
     """Rule-based French sentence split (over-splitting is harmless: chunks re-pack)."""
+    # Not spaCy's Sentencizer (which the data stage uses): measured on 2,057 corpus documents
+    # (1.3M words) it splits 135k words/s against 7.0M for this regex, and it changes the
+    # chunks of 300 of those documents (1,598 of 8,409 chunks), i.e. the pretraining corpus.
     return [s.strip() for s in SENTENCE_END_RE.split(paragraph) if s.strip()]
 
 

@@ -3,27 +3,26 @@
 Paths are relative to the data mirror root (``assets/`` or ``../shared/data``); layouts are
 described in the mirror's README. Readers do format handling only; cleaning is separate.
 
-Held-out evaluation text (never in the pretraining corpus; see ``heldout_texts``): all E3C
-layer 1 and layer 2 documents (layer 1 is the test set and layer 2 the training/dev set of
-the paper's protocol, so both are treated as held out), QUAERO dev and test, and Mantra GSC.
-The only NER text used for pretraining is QUAERO *train*.
+The NER corpora are read by ``spacy_cbio.data``: held-out evaluation text (never in the
+pretraining corpus) is ``spacy_cbio.data.heldout_texts`` (all E3C layer 1 and layer 2
+documents, QUAERO dev and test, Mantra GSC), and the only NER text used for pretraining,
+QUAERO *train*, comes from the same QUAERO reader.
 """
 import gzip
 import json
 import re
 from itertools import groupby
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Tuple
+from typing import Callable, Iterator, List, Tuple
 
-from tqdm import tqdm
+from spacy_cbio.data import iter_raw_texts
+from spacy_cbio.data.e3c import COLLECTION
 
 Doc = Tuple[str, str, str]
 
 E3C_LAYER3 = Path("e3c") / "layer3" / "e3c_fr_layer3.jsonl.gz"
-E3C_COLLECTION = Path("e3c") / "data_collection" / "French"
+E3C_COLLECTION = Path("e3c") / COLLECTION
 WMT_DIR = Path("wmt_biomed_fr")
-QUAERO_DIR = Path("quaero") / "corpus"
-MANTRA_DIR = Path("mantra_gsc") / "Mantra-GSC" / "French"
 ELTEC_DIR = Path("eltec_fra") / "plain1"
 SEQUOIA_DIR = Path("ud_french_sequoia")
 
@@ -148,10 +147,9 @@ def detokenise(text: str) -> str:
 
 
 def read_quaero_train(root: Path) -> Iterator[Doc]:
-    """Raw text of the QUAERO *training* split only (EMEA and MEDLINE), detokenised."""
-    base = _require(root / QUAERO_DIR / "train")
-    for path in sorted(base.glob("*/*.txt")):
-        yield "quaero_train", f"{path.parent.name}/{path.stem}", detokenise(path.read_text(encoding="utf8"))
+    """Raw text of the QUAERO *training* split only (EMEA then MEDLINE), detokenised."""
+    for doc_id, text in iter_raw_texts("quaero", root, ["train"]):
+        yield "quaero_train", doc_id, detokenise(text)
 
 
 def read_extra_dir(directory: Path) -> Iterator[Doc]:
@@ -220,33 +218,3 @@ def general_readers(extra_dirs: List[Path]) -> List[Tuple[str, Callable[[Path], 
     for directory in extra_dirs:
         readers.append((f"extra:{directory}", lambda _root, d=directory: read_extra_dir(d)))
     return readers
-
-
-def heldout_texts(root: Path) -> Iterator[Tuple[str, str]]:
-    """(doc_id, text) of all NER evaluation documents that must stay out of pretraining."""
-    for layer in ("layer1", "layer2"):
-        for path in sorted(_require(root / E3C_COLLECTION / layer).glob("*.json")):
-            try:
-                text = json.loads(path.read_text(encoding="utf8"))["text"]
-            except (json.JSONDecodeError, KeyError) as err:
-                raise SourceFormatError(f"{path}: no readable 'text' field ({err})") from err
-            yield f"e3c/{layer}/{path.stem}", text
-    for split in ("dev", "test"):
-        for path in sorted(_require(root / QUAERO_DIR / split).glob("*/*.txt")):
-            yield f"quaero/{split}/{path.parent.name}/{path.stem}", path.read_text(encoding="utf8")
-    for path in sorted(_require(root / MANTRA_DIR).glob("*/*.txt")):
-        yield f"mantra/{path.parent.name}/{path.stem}", path.read_text(encoding="utf8")
-
-
-def heldout_summary(root: Path) -> Dict[str, int]:
-    """Number of held-out documents per corpus."""
-    counts: Dict[str, int] = {}
-    for doc_id, _ in heldout_texts(root):
-        key = doc_id.split("/")[0]
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def iter_with_progress(docs: Iterator[Doc], desc: str) -> Iterator[Doc]:
-    """Wrap a reader in a tqdm bar."""
-    return tqdm(docs, desc=desc, unit="doc", mininterval=2.0)

@@ -8,6 +8,9 @@ from typing import Dict, Iterable
 __title__ = "spacy-cbio"
 __version__ = "0.1.0"
 
+# The libraries that decide NER training and evaluation results (recorded by train and evaluate).
+NER_LIBRARIES = ("spacy-cbio", "spacy", "spacy-transformers", "thinc", "transformers", "torch", "seqeval", "numpy")
+
 
 def library_versions(packages: Iterable[str]) -> Dict[str, str]:
     """Python's version and each installed distribution's (``"not installed"`` if absent)."""

@@ -1,8 +1,10 @@
-"""IOB2 tag helpers: tag sets, BILUO -> IOB2, spans <-> tags, constrained decoding.
+"""IOB2 tag set and constrained decoding for ``cbio_token_ner``.
 
 Tags are ``"O"``, ``"B-<label>"`` and ``"I-<label>"`` (IOB2: every entity starts
 with ``B-``). A sequence is *valid* when every ``I-X`` follows ``B-X`` or ``I-X``.
 :func:`viterbi_decode` only ever returns valid sequences, whatever the scores.
+Conversions between tags, BILUO and spans are spaCy's (``spacy.training.iob_utils``);
+spaCy has no IOB2 tag-set builder, validity check or constrained decoder, hence these.
 """
 from __future__ import annotations
 
@@ -33,66 +35,6 @@ def split_tag(tag: str) -> Tuple[str, Optional[str]]:
     if not sep or prefix not in ("B", "I", "L", "U") or not label:
         raise ValueError(f"Not an IOB2/BILUO tag: {tag!r}")
     return prefix, label
-
-
-def biluo_to_iob2(tags: Sequence[Optional[str]]) -> List[Optional[str]]:
-    """Convert BILUO tags to IOB2. Missing values (``None``, ``""``, ``"-"``) stay ``None``.
-
-    ``U-X`` becomes ``B-X`` and ``L-X`` becomes ``I-X``.
-    """
-    out: List[Optional[str]] = []
-    for tag in tags:
-        if tag is None or tag == "" or tag == "-":
-            out.append(None)
-            continue
-        prefix, label = split_tag(tag)
-        if prefix == OUTSIDE:
-            out.append(OUTSIDE)
-        elif prefix in ("B", "U"):
-            out.append(f"B-{label}")
-        else:
-            out.append(f"I-{label}")
-    return out
-
-
-def spans_to_iob2(spans: Iterable[Tuple[int, int, str]], length: int) -> List[str]:
-    """Token-offset spans ``(start, end, label)`` (end exclusive) to IOB2 tags.
-
-    Raises ``ValueError`` on overlapping or out-of-range spans.
-    """
-    tags = [OUTSIDE] * length
-    for start, end, label in sorted(spans):
-        if not 0 <= start < end <= length:
-            raise ValueError(f"Span ({start}, {end}, {label!r}) out of range for {length} tokens")
-        if any(tag != OUTSIDE for tag in tags[start:end]):
-            raise ValueError(f"Span ({start}, {end}, {label!r}) overlaps another span")
-        tags[start] = f"B-{label}"
-        for i in range(start + 1, end):
-            tags[i] = f"I-{label}"
-    return tags
-
-
-def iob2_to_spans(tags: Sequence[str]) -> List[Tuple[int, int, str]]:
-    """IOB2 tags to token-offset spans ``(start, end, label)``, strict reading.
-
-    An ``I-X`` that does not continue an ``X`` entity (after ``O``, after another
-    type, at the start) is not part of any entity, as seqeval's strict mode reads it.
-    """
-    spans: List[Tuple[int, int, str]] = []
-    start: Optional[int] = None
-    current: Optional[str] = None
-    for i, tag in enumerate(tags):
-        prefix, label = split_tag(tag)
-        if prefix == "I" and current is not None and label == current:
-            continue
-        if current is not None:
-            spans.append((start, i, current))  # type: ignore[arg-type]
-            start, current = None, None
-        if prefix == "B":
-            start, current = i, label
-    if current is not None:
-        spans.append((start, len(tags), current))  # type: ignore[arg-type]
-    return spans
 
 
 def is_valid_iob2(tags: Sequence[str]) -> bool:

@@ -1,7 +1,8 @@
 """``cbio_token_ner``: NER as IOB2 token classification (transformer + linear layer).
 
-Modelled on spaCy's ``tagger``: the model (``spacy_cbio.TokenClassifier.v1``)
-gives per-token probabilities over the IOB2 tags ``O``, ``B-X``, ``I-X``; the
+Modelled on spaCy's ``tagger``, with its model (``spacy.Tagger.v2`` with
+``normalize = true``: a zero-initialised linear layer + softmax over a tok2vec, giving
+probabilities at inference too) over the IOB2 tags ``O``, ``B-X``, ``I-X``; the
 component decodes them with a constrained Viterbi search (never an ``I-X`` that
 does not continue an ``X`` entity), sets ``doc.ents`` and a span group
 ``doc.spans[spans_key]`` whose ``attrs["scores"]`` hold one confidence per entity.
@@ -20,11 +21,13 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.training.iob_utils import biluo_tags_to_spans, biluo_to_iob, iob_to_biluo
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, SequenceCategoricalCrossentropy, set_dropout_rate
 from thinc.types import Floats2d
 
-from .iob import biluo_to_iob2, iob2_to_spans, make_tags, transition_constraints, viterbi_decode
+from .iob import make_tags, transition_constraints, viterbi_decode
+from .scorer import score_seqeval
 
 DEFAULT_SPANS_KEY = "cbio_ents"
 SCORE_METHODS = ("mean", "min")
@@ -32,7 +35,9 @@ LOG_EPS = 1e-12
 
 default_model_config = """
 [model]
-@architectures = "spacy_cbio.TokenClassifier.v1"
+@architectures = "spacy.Tagger.v2"
+nO = null
+normalize = true
 
 [model.tok2vec]
 @architectures = "spacy-transformers.TransformerListener.v1"
@@ -97,7 +102,8 @@ class TokenNER(TrainablePipe):
     ) -> None:
         """Initialize the component.
 
-        vocab: the shared vocabulary. model: a ``spacy_cbio.TokenClassifier.v1``.
+        vocab: the shared vocabulary. model: probabilities over :attr:`tags` per token, with
+        an ``output_layer`` ref (``spacy.Tagger.v2`` with ``normalize = true``).
         name: the component name (key of its loss). spans_key: the span group
         to write (``None``/``""`` to write none). overwrite_ents: replace existing
         ``doc.ents`` (else keep them and add only non-overlapping predictions).
@@ -116,11 +122,7 @@ class TokenNER(TrainablePipe):
             "score_method": score_method,
             "spans_key": spans_key,
         }
-        if scorer is None:
-            from ..evaluate.seqeval_scorer import score_seqeval
-
-            scorer = score_seqeval
-        self.scorer = scorer
+        self.scorer = score_seqeval if scorer is None else scorer
         self._constraints: Optional[Tuple[Tuple[str, ...], numpy.ndarray, numpy.ndarray]] = None
 
     # -- labels -----------------------------------------------------------
@@ -192,9 +194,9 @@ class TokenNER(TrainablePipe):
         spans_key = self.cfg["spans_key"]
         for doc, probs in zip(docs, scores):
             tag_ids, tag_probs = self.decode(probs)
-            entities = iob2_to_spans([tags[i] for i in tag_ids])
-            predicted = [Span(doc, start, end, label=label) for start, end, label in entities]
-            confidences = [float(reduce(tag_probs[start:end])) for start, end, _ in entities]
+            # decode() returns valid IOB2 only, which iob_to_biluo reads as seqeval strict does.
+            predicted = biluo_tags_to_spans(doc, iob_to_biluo([tags[i] for i in tag_ids]))
+            confidences = [float(reduce(tag_probs[span.start : span.end])) for span in predicted]
             if self.cfg["overwrite_ents"]:
                 doc.ents = predicted
             else:
@@ -242,7 +244,7 @@ class TokenNER(TrainablePipe):
 
     def gold_tags(self, example: Example) -> List[Optional[str]]:
         """IOB2 gold tags aligned to ``example.predicted``; ``None`` where missing/misaligned."""
-        return biluo_to_iob2(example.get_aligned_ner())
+        return biluo_to_iob(example.get_aligned_ner())
 
     def get_loss(self, examples: Iterable[Example], scores: List[Floats2d]) -> Tuple[float, List[Floats2d]]:
         """Categorical cross-entropy against the aligned IOB2 gold; missing tags get no gradient."""

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from ..about import library_versions
 from .errors import Ledger
-from .registry import CAS_HELP, DATASETS, PathLike, get_spec, is_available, load_sources
+from .datasets import CAS_HELP, DATASETS, PathLike, get_spec, is_available, load_sources
 from .report import markdown_report, split_stats
 from .tokenize import source_to_doc
 

@@ -8,6 +8,7 @@ UIMA offsets count UTF-16 code units; they are mapped to Python characters.
 """
 from __future__ import annotations
 
+import json
 import random
 import re
 import xml.etree.ElementTree as ET
@@ -23,6 +24,7 @@ CAS_NS = "http:///uima/cas.ecore"
 XMI_ID = "{http://www.omg.org/XMI}id"
 LABEL = "CLINENTITY"
 FRENCH = "data_annotation/French"
+COLLECTION = "data_collection/French"  # raw documents (JSON: metadata + text)
 SPLIT_FILE = "documentation/train_test_split.txt"
 
 
@@ -104,6 +106,27 @@ def read_e3c_layer(root: Union[str, Path], layer: int, ledger: Optional[Ledger] 
     if not folder.is_dir():
         raise DataError(folder, "E3C layer folder not found")
     return [read_e3c_xmi(p, ledger=ledger) for p in sorted(folder.glob("*.xml"))]
+
+
+def read_e3c_collection(root: Union[str, Path], layer: int) -> List[Tuple[str, str]]:
+    """``(doc id, text)`` of the raw French documents of ``layer`` under the E3C root
+    (``data_collection/French/layer<n>/*.json``), sorted by file name.
+
+    The pretraining corpus uses this text, not the XMI ``sofaString``, as held-out text:
+    the two differ in the wording of 23 of the 249 layer-1/2 documents (figure references,
+    ligatures), and the corpus has always been decontaminated against this one.
+    """
+    folder = Path(root) / COLLECTION / f"layer{layer}"
+    if not folder.is_dir():
+        raise DataError(folder, "E3C collection folder not found")
+    docs = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            text = json.loads(read_utf8(path))["text"]
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise DataError(path, f"no readable 'text' field ({err})") from None
+        docs.append((path.stem, text))
+    return docs
 
 
 def official_train_ids(root: Union[str, Path], language: str = "FRENCH") -> List[str]:

@@ -71,6 +71,9 @@ def flatten_entities(
     entities: Sequence[Entity], text: str, ledger: Optional[Ledger] = None, source: str = ""
 ) -> List[FlatEntity]:
     """Apply the flat-view policy; return kept entities sorted by start offset."""
+    # Not spacy.util.filter_spans: it ranks by length in tokens (this ranks by characters, before
+    # tokenization) and does not say why a span lost; on the real corpora it changes the flat view
+    # of 3 of 3,035 documents (QUAERO dev MEDLINE/2405470, test EMEA/196_1, Mantra Patents/0521).
     ledger = ledger if ledger is not None else Ledger()
     cands = []
     for order, ent in enumerate(entities):

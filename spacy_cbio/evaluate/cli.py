@@ -14,15 +14,10 @@ from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 from tqdm import tqdm
 
-from .seqeval_scorer import examples_iob2, seqeval_report
+from ..about import NER_LIBRARIES, library_versions
+from ..components.scorer import examples_iob2, seqeval_report
 
 PathLike = Union[str, Path]
-
-
-def _versions() -> Dict[str, str]:
-    from ..train.cli import versions
-
-    return versions()
 
 
 def predict_examples(
@@ -117,7 +112,7 @@ def evaluate(
         n_tokens=n_words,
         seconds=round(seconds, 3),
         tokens_per_second=round(n_words / seconds, 1) if seconds > 0 else None,
-        versions=_versions(),
+        versions=library_versions(NER_LIBRARIES),
         model_meta=nlp.meta,
     )
     typer.echo(format_table(metrics))

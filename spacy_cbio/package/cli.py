@@ -8,13 +8,14 @@ from typing import List, Optional
 
 import typer
 
+from ..data.datasets import DATASETS
 from .meta import build_meta
 
 
 def package(
     model: Path = typer.Argument(..., help="Trained pipeline directory (e.g. training/ner/small/quaero/model-best)."),
     output: Path = typer.Argument(..., help="Directory the package (sdist and wheel) is written to."),
-    dataset: str = typer.Option(..., "--dataset", help="Dataset the pipeline was trained on (e3c, emea, medline, quaero, cas1, cas2)."),
+    dataset: str = typer.Option(..., "--dataset", help=f"Dataset the pipeline was trained on ({', '.join(DATASETS)}): licence, labels and description in the package meta."),
     name: Optional[str] = typer.Option(None, "--name", help="Package name without the language prefix (default: cbio_ner_<dataset>)."),
     metrics: Optional[Path] = typer.Option(None, "--metrics", help="Test metrics JSON written by `evaluate`; goes into meta performance."),
     base_model: Optional[str] = typer.Option(None, "--base-model", help="Transformer the pipeline was fine-tuned from (recorded in meta)."),
@@ -38,14 +39,18 @@ def package(
         typer.secho(f"{model} is not a trained spaCy pipeline (no meta.json). Run `train` first.", fg="red", err=True)
         raise typer.Exit(1)
     name = name or f"cbio_ner_{dataset}"
-    meta = build_meta(
-        model,
-        dataset=dataset,
-        name=name,
-        version=version or __version__,
-        metrics_path=metrics,
-        base_model=base_model,
-    )
+    try:
+        meta = build_meta(
+            model,
+            dataset=dataset,
+            name=name,
+            version=version or __version__,
+            metrics_path=metrics,
+            base_model=base_model,
+        )
+    except ValueError as err:
+        typer.secho(str(err), fg="red", err=True)
+        raise typer.Exit(1)
     output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         meta_path = Path(tmp) / "meta.json"

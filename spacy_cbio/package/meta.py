@@ -8,40 +8,7 @@ from typing import Any, Dict, List, Optional
 import spacy
 
 from ..about import __version__
-
-# What each dataset is, and the licence its annotations come under.
-DATASETS: Dict[str, Dict[str, str]] = {
-    "e3c": {
-        "description": "E3C French clinical cases, CLINENTITY (layer 2 train/dev, layer 1 test)",
-        "license": "CC BY-NC 4.0",
-        "url": "https://github.com/hltfbk/E3C-Corpus",
-    },
-    "emea": {
-        "description": "QUAERO French Medical Corpus, EMEA drug leaflets, 10 UMLS semantic groups",
-        "license": "GFDL-1.3",
-        "url": "https://quaerofrenchmed.limsi.fr/",
-    },
-    "medline": {
-        "description": "QUAERO French Medical Corpus, MEDLINE titles, 10 UMLS semantic groups",
-        "license": "GFDL-1.3",
-        "url": "https://quaerofrenchmed.limsi.fr/",
-    },
-    "quaero": {
-        "description": "QUAERO French Medical Corpus, EMEA + MEDLINE together, 10 UMLS semantic groups",
-        "license": "GFDL-1.3",
-        "url": "https://quaerofrenchmed.limsi.fr/",
-    },
-    "cas1": {
-        "description": "DEFT 2020 task 3, CAS1 (pathologie, sosy)",
-        "license": "DEFT 2020 data-use agreement (not redistributable)",
-        "url": "https://deft.lisn.upsaclay.fr/2020/",
-    },
-    "cas2": {
-        "description": "DEFT 2020 task 3, CAS2 (eight classes)",
-        "license": "DEFT 2020 data-use agreement (not redistributable)",
-        "url": "https://deft.lisn.upsaclay.fr/2020/",
-    },
-}
+from ..data.datasets import get_spec
 
 
 def _read_json(path: Optional[Path]) -> Dict[str, Any]:
@@ -76,16 +43,25 @@ def build_meta(
     version: str = __version__,
     metrics_path: Optional[Path] = None,
     base_model: Optional[str] = None,
-    base_card: Optional[Path] = None,
 ) -> Dict[str, Any]:
-    """Build the meta.json for ``spacy package`` from a trained pipeline and its test metrics."""
+    """Build the meta.json for ``spacy package`` from a trained pipeline and its test metrics.
+
+    Description, licence, url and labels of the training data come from the dataset table
+    (``spacy_cbio.data.datasets``); ``ValueError`` when the pipeline predicts a label that
+    the dataset does not have (packaged under the wrong ``dataset``).
+    """
     nlp_meta = _read_json(Path(model_dir) / "meta.json")
     if not nlp_meta:
         raise FileNotFoundError(f"No meta.json in {model_dir}: is it a trained spaCy pipeline?")
-    info = DATASETS.get(dataset, {"description": dataset, "license": "unknown", "url": ""})
+    spec = get_spec(dataset)
+    predicted = set(nlp_meta.get("labels", {}).get("ner", []))
+    if spec.labels and not predicted <= set(spec.labels):
+        raise ValueError(f"{model_dir} predicts {sorted(predicted - set(spec.labels))}, "
+                         f"which {dataset} does not have ({', '.join(spec.labels)})")
     metrics = _read_json(metrics_path)
+    # spaCy's meta schema wants str values in sources: the dataset's labels go under spacy_cbio.
     sources: List[Dict[str, str]] = [
-        {"name": dataset, "url": info["url"], "license": info["license"]}
+        {"name": spec.name, "description": spec.description, "url": spec.url, "license": spec.licence}
     ]
     if base_model:
         sources.append({"name": f"transformer: {base_model}", "url": "", "license": "see model card"})
@@ -96,11 +72,11 @@ def build_meta(
             "name": name,
             "version": version,
             "description": (
-                f"French biomedical NER ({info['description']}): a CamemBERT-bio style transformer "
+                f"French biomedical NER ({spec.description}): a CamemBERT-bio style transformer "
                 "(spacy-transformers) with a linear IOB2 token-classification head (spacy-cbio)."
             ),
             "author": "spacy-cbio",
-            "license": f"{info['license']} (training data); code MIT",
+            "license": f"{spec.licence} (training data); code MIT",
             "sources": sources,
             "spacy_version": f">={spacy.about.__version__},<3.9.0",
         }
@@ -114,6 +90,7 @@ def build_meta(
     ] + [f"spacy-cbio>={version}"]
     meta["spacy_cbio"] = {
         "dataset": dataset,
+        "dataset_labels": list(spec.labels),
         "base_model": base_model,
         "test_metrics_file": str(metrics_path) if metrics_path else None,
         "scoring": "seqeval strict mode, IOB2",

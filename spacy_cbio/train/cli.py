@@ -1,100 +1,174 @@
-"""Commands: ``assemble-config`` (write a training config) and ``train`` (spaCy training)."""
+"""Commands: ``assemble-config`` (write a training config) and ``train`` (spaCy training).
+
+Both take spaCy's config overrides exactly as ``spacy train`` does, e.g.
+``--paths.train corpus/ner/emea/train.spacy --paths.dev corpus/ner/emea/dev.spacy
+--paths.transformer training/pretrain/small/model --system.seed 1``.
+"""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import click
 import srsly
 import typer
+from confection import Config
+from spacy.cli._util import parse_config_overrides
 
-from ..about import library_versions
-from .config import assemble_config, parse_overrides
+from ..about import NER_LIBRARIES, library_versions
+from .config import HEADS, assemble_config
 
-# Registered functions used by the configs (readers, scorer, component).
-from . import readers  # noqa: F401
-from ..components import token_ner  # noqa: F401
-from ..evaluate import seqeval_scorer  # noqa: F401
+# Registered functions used by the configs (reader, schedule, component and its scorer).
+from . import readers, schedules  # noqa: F401
+from ..components import features, token_ner  # noqa: F401
+
+PROFILE_HELP = "Profile: tiny, small, paper (spacy_cbio/configs/ner/profiles/), or a .cfg file."
+HEAD_HELP = f"NER head: {' or '.join(HEADS)} (token: cbio_token_ner; transition: spaCy's ner)."
 
 
-TRAIN_LIBRARIES = ("spacy-cbio", "spacy", "spacy-transformers", "thinc", "transformers", "torch", "seqeval", "numpy")
+class MissingDataError(FileNotFoundError):
+    """The training or dev DocBin named in ``[paths]`` does not exist."""
 
 
-def versions() -> Dict[str, str]:
-    """Versions of Python and of the libraries that decide the results."""
-    return library_versions(TRAIN_LIBRARIES)
+def _data_help(missing: List[str]) -> str:
+    """How to get missing DocBins: the convert step; for a user-supplied dataset, where to ask for it."""
+    from ..data.datasets import DATASETS
+
+    message = "run `python -m spacy_cbio convert` first"
+    # convert writes corpus/ner/<dataset>/<split>.spacy
+    for name in dict.fromkeys(Path(path).parent.name for path in missing):
+        spec = DATASETS.get(name)
+        if spec is not None and not spec.required:  # not public: the user supplies the folder
+            message += (f"; {name} is not public ({spec.licence}): request it at {spec.url} "
+                        f"and give its folder to `convert --{name}-dir`")
+    return message
+
+
+def check_inputs(config: Config) -> None:
+    """Raise ``ValueError`` without a local transformer (or without the vectors that stacked
+    features need), ``MissingDataError`` without train/dev data."""
+    paths = config["paths"]
+    transformer = paths.get("transformer")
+    if transformer is None:
+        raise ValueError("not set: give a local Hugging Face model directory (--paths.transformer DIR)")
+    if not Path(str(transformer)).is_dir():
+        raise ValueError(f"{transformer} is not a local Hugging Face model directory")
+    if config["cbio"]["features"] == "stacked":
+        vectors = paths.get("vectors")
+        if vectors is None or not Path(str(vectors)).exists():
+            raise ValueError(f"[cbio] features = \"stacked\" needs static vectors: --paths.vectors DIR "
+                             f"(a spaCy vectors directory from `python -m spacy_cbio vectors`), not {vectors}")
+    missing = [str(paths.get(split)) for split in ("train", "dev")
+               if paths.get(split) is None or not Path(str(paths[split])).exists()]
+    if missing:
+        raise MissingDataError(f"no training data ({', '.join(missing)}): {_data_help(missing)}")
+
+
+def train_pipeline(
+    output: Path,
+    profile: str = "small",
+    overrides: Optional[Dict[str, Any]] = None,
+    *,
+    head: str = "token",
+    gpu_id: int = -1,
+    threads: int = 0,
+) -> Path:
+    """Assemble the config, write ``<output>/config.cfg`` and ``run.json``, train with ``spacy train``.
+
+    RETURNS: ``<output>/model-best``, the best checkpoint on dev.
+    """
+    config = assemble_config(profile, head=head, overrides=overrides)
+    check_inputs(config)
+    return _train(config, Path(output), profile=profile, head=head, overrides=overrides or {},
+                  gpu_id=gpu_id, threads=threads)
+
+
+def _train(config: Config, output: Path, *, profile: str, head: str, overrides: Dict[str, Any],
+           gpu_id: int, threads: int) -> Path:
+    import torch
+    from spacy.cli.train import train as spacy_train
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    output.mkdir(parents=True, exist_ok=True)
+    config_path = output / "config.cfg"
+    config.to_disk(config_path)
+    run_info = {
+        "profile": profile,
+        "head": head,
+        "seed": config["system"]["seed"],
+        "paths": {key: None if value is None else str(value) for key, value in config["paths"].items()},
+        "overrides": {key: str(v) if isinstance(v, Path) else v for key, v in overrides.items()},
+        "gpu_id": gpu_id,
+        "torch_threads": torch.get_num_threads(),
+        "argv": sys.argv,
+        "versions": library_versions(NER_LIBRARIES),
+    }
+    srsly.write_json(output / "run.json", run_info)
+    spacy_train(config_path, output, use_gpu=gpu_id)
+    return output / "model-best"
+
+
+def _overrides(ctx: typer.Context) -> Dict[str, Any]:
+    """``--section.key value`` arguments, read by spaCy's own parser (and ``$SPACY_CONFIG_OVERRIDES``)."""
+    try:
+        return parse_config_overrides(list(ctx.args))
+    except click.ClickException as err:  # spaCy raises the click package's errors, not typer's
+        raise typer.BadParameter(err.format_message(), param_hint="config overrides")
 
 
 def assemble_config_cmd(
-    dataset: str = typer.Argument(..., help="Dataset name (configs/ner/datasets/) or a .cfg file."),
+    ctx: typer.Context,
     output: Path = typer.Argument(..., help="Where to write the assembled config (.cfg)."),
-    profile: str = typer.Option("small", "--profile", "-p", help="tiny, small, paper, or a .cfg file."),
-    transformer: Optional[Path] = typer.Option(None, "--transformer", "-t", help="Local Hugging Face model directory."),
-    head: str = typer.Option("token", "--head", help="token (cbio_token_ner) or transition (spaCy's ner)."),
-    seed: int = typer.Option(0, "--seed", help="[system] seed."),
-    overrides: Optional[List[str]] = typer.Option(None, "--set", help="Extra override section.key=value (repeatable)."),
+    profile: str = typer.Option("small", "--profile", "-p", help=PROFILE_HELP),
+    head: str = typer.Option("token", "--head", help=HEAD_HELP),
 ) -> None:
-    """Write a NER training config: base + head + dataset + profile (+ --set overrides)."""
-    values: Dict[str, Any] = {"system.seed": seed, **parse_overrides(overrides)}
-    config = assemble_config(dataset, profile, transformer, head=head, overrides=values)
+    """Write a NER training config: base + head + profile + overrides (--paths.train PATH --section.key VALUE).
+
+    The result trains with plain `python -m spacy train CONFIG` (spacy-cbio installed).
+    """
+    try:
+        config = assemble_config(profile, head=head, overrides=_overrides(ctx))
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--profile/--head/overrides")
     output.parent.mkdir(parents=True, exist_ok=True)
     config.to_disk(output)
     typer.echo(f"Wrote {output}")
 
 
 def train(
-    dataset: str = typer.Argument(..., help="Dataset name (configs/ner/datasets/) or a .cfg file."),
-    transformer: Path = typer.Option(..., "--transformer", "-t", help="Local Hugging Face model directory."),
-    profile: str = typer.Option("small", "--profile", "-p", help="tiny, small, paper, or a .cfg file."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default training/ner/<dataset>-<profile>-<head>-s<seed>)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed ([system] seed), recorded in run.json."),
-    head: str = typer.Option("token", "--head", help="token (cbio_token_ner) or transition (spaCy's ner)."),
+    ctx: typer.Context,
+    output: Path = typer.Argument(..., help="Output folder: config.cfg, run.json, model-best, model-last."),
+    profile: str = typer.Option("small", "--profile", "-p", help=PROFILE_HELP),
+    head: str = typer.Option("token", "--head", help=HEAD_HELP),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
-    overrides: Optional[List[str]] = typer.Option(None, "--set", help="Extra override section.key=value (repeatable)."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default). 1 is much faster when other jobs share the cores."),
-    skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the dataset's DocBins are absent (CAS1/CAS2 without the data)."),
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the train/dev DocBins are absent (CAS1/CAS2 without the data)."),
 ) -> None:
-    """Train a NER pipeline; the best checkpoint on dev is <output>/model-best.
+    """Train a NER pipeline (base config + head + profile + overrides) with spaCy.
 
-    Writes <output>/config.cfg (the assembled config) and <output>/run.json
-    (dataset, profile, head, seed, transformer, overrides, library versions).
+    Data, transformer and seed are config overrides, as for `spacy train`: --paths.train
+    corpus/ner/emea/train.spacy --paths.dev corpus/ner/emea/dev.spacy --paths.transformer
+    training/pretrain/small/model [--system.seed 0] [--section.key value ...].
+
+    Writes OUTPUT/config.cfg (the assembled config), OUTPUT/run.json (profile, head, seed,
+    paths, overrides, torch threads, library versions), OUTPUT/model-best (best on dev)
+    and OUTPUT/model-last.
     """
-    import torch
-    from spacy.cli.train import train as spacy_train
-
-    if threads > 0:
-        torch.set_num_threads(threads)
-    if not transformer.is_dir():
-        raise typer.BadParameter(f"{transformer}: not a local model directory", param_hint="--transformer")
-    values: Dict[str, Any] = {"system.seed": seed, **parse_overrides(overrides)}
-    stem = Path(dataset).stem
-    output = output or Path("training") / "ner" / f"{stem}-{Path(profile).stem}-{head}-s{seed}"
-    config = assemble_config(dataset, profile, transformer, head=head, overrides=values)
-    missing = [str(config["paths"][split]) for split in ("train", "dev")
-               if not Path(str(config["paths"][split])).exists()]
-    if missing:
-        message = f"{stem}: no training data ({', '.join(missing)}); run `convert` first"
-        if stem in ("cas1", "cas2"):
-            message += f" with --{stem}-dir (DEFT 2020 task 3 data-use agreement, https://deft.lisn.upsaclay.fr/2020/)"
+    overrides = _overrides(ctx)
+    try:
+        config = assemble_config(profile, head=head, overrides=overrides)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--profile/--head/overrides")
+    try:
+        check_inputs(config)
+    except MissingDataError as err:
         if skip_missing:
-            typer.echo(f"Skipped {message}.")
+            typer.echo(f"Skipped training {output}: {err}.")
             return
-        typer.secho(message, fg="red", err=True)
+        typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(1)
-    output.mkdir(parents=True, exist_ok=True)
-    config_path = output / "config.cfg"
-    config.to_disk(config_path)
-    run_info = {
-        "dataset": dataset,
-        "profile": profile,
-        "head": head,
-        "seed": seed,
-        "transformer": str(transformer),
-        "overrides": values,
-        "gpu_id": gpu_id,
-        "torch_threads": torch.get_num_threads(),
-        "argv": sys.argv,
-        "versions": versions(),
-    }
-    srsly.write_json(output / "run.json", run_info)
-    spacy_train(config_path, output, use_gpu=gpu_id)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--paths.transformer")
+    _train(config, output, profile=profile, head=head, overrides=overrides, gpu_id=gpu_id, threads=threads)

@@ -1,49 +1,48 @@
-"""Assemble a spaCy NER training config: base + head + dataset + profile (+ overrides).
+"""Assemble a spaCy NER training config: base + head + profile (+ spaCy-style overrides).
 
-``configs/ner/base.cfg`` is a complete config (transformer + ``cbio_token_ner``).
-``head="transition"`` swaps its ``[components.ner]`` for spaCy's stock
-transition-based ``ner`` (``configs/ner/head_transition.cfg``). Dataset files set
-``[paths]``; profile files set steps, batch size, windows and the schedule.
+The configs ship inside the package (``spacy_cbio/configs/ner``; the repository's
+``configs/ner`` is a link to it). ``base.cfg`` is a complete config (transformer +
+``cbio_token_ner``); ``head="transition"`` swaps its ``[components.ner]`` for spaCy's
+stock transition-based ``ner`` (``head_transition.cfg``); a profile
+(``profiles/<name>.cfg``) sets steps, batch size, windows and the learning rate.
+Data and model come as overrides, exactly as ``spacy train`` takes them:
+``{"paths.train": ..., "paths.dev": ..., "paths.transformer": ..., "system.seed": 1}``.
 """
 from __future__ import annotations
 
 import json
-import os
+from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-import srsly
 from confection import Config
 
-CONFIG_DIR_ENV = "CBIO_CONFIG_DIR"
 HEADS = ("token", "transition")
+FEATURES = ("transformer", "stacked")
 # Model types whose position ids start after the padding index (RoBERTa family).
 _PADDING_OFFSET_TYPES = {"roberta", "camembert", "xlm-roberta", "xlm_roberta"}
+MAX_LENGTH_KEY = "components.transformer.model.tokenizer_config.model_max_length"
 PathLike = Union[str, Path]
 
 
 def config_dir() -> Path:
-    """``configs/ner`` of the repository, or ``$CBIO_CONFIG_DIR`` when set."""
-    env = os.environ.get(CONFIG_DIR_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "configs" / "ner"
+    """The NER configs shipped with the package (``spacy_cbio/configs/ner``)."""
+    return Path(str(resources.files("spacy_cbio") / "configs" / "ner"))
 
 
-def available(kind: str, root: Optional[Path] = None) -> List[str]:
-    """Names of the configs of ``kind`` (``"datasets"`` or ``"profiles"``)."""
-    folder = (root or config_dir()) / kind
-    return sorted(p.stem for p in folder.glob("*.cfg"))
+def available_profiles(root: Optional[Path] = None) -> List[str]:
+    """Names of the shipped profiles (``profiles/*.cfg``)."""
+    return sorted(p.stem for p in ((root or config_dir()) / "profiles").glob("*.cfg"))
 
 
-def _resolve_file(value: PathLike, kind: str, root: Path) -> Path:
+def _resolve_profile(value: PathLike, root: Path) -> Path:
     path = Path(value)
     if path.suffix == ".cfg" and path.exists():
         return path
-    candidate = root / kind / f"{value}.cfg"
+    candidate = root / "profiles" / f"{value}.cfg"
     if not candidate.exists():
-        known = ", ".join(available(kind, root)) or "none"
-        raise ValueError(f"unknown {kind[:-1]} {str(value)!r}: no {candidate} (known: {known})")
+        known = ", ".join(available_profiles(root)) or "none"
+        raise ValueError(f"unknown profile {str(value)!r}: no {candidate} (known: {known})")
     return candidate
 
 
@@ -79,42 +78,24 @@ def model_max_length(transformer: PathLike) -> Optional[int]:
     return limit
 
 
-def _parse_value(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return srsly.json_loads(value)
-    except ValueError:
-        return value
-
-
-def parse_overrides(items: Optional[List[str]]) -> Dict[str, Any]:
-    """``["training.max_steps=10", ...]`` to ``{"training.max_steps": 10}`` (JSON values, else strings)."""
-    overrides: Dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or "." not in key:
-            raise ValueError(f"override {item!r} is not 'section.key=value'")
-        overrides[key.strip()] = _parse_value(value.strip())
-    return overrides
-
-
 def assemble_config(
-    dataset: PathLike,
     profile: PathLike = "small",
-    transformer: Optional[PathLike] = None,
     head: str = "token",
     overrides: Optional[Dict[str, Any]] = None,
     root: Optional[Path] = None,
 ) -> Config:
-    """Merge ``base.cfg`` + head + dataset + profile, then apply ``overrides``.
+    """Merge ``base.cfg`` + head + profile (+ features), then apply ``overrides``.
 
-    dataset, profile: a name under ``configs/ner/{datasets,profiles}/`` or a ``.cfg`` path.
-    transformer: local Hugging Face model directory (``[paths] transformer``); when it
-    holds a ``config.json``, the tokenizer's ``model_max_length`` is set from it so
-    that no window can overflow the position embeddings.
+    profile: a name under ``profiles/`` or a ``.cfg`` path.
     head: ``"token"`` (``cbio_token_ner``) or ``"transition"`` (spaCy's ``ner``).
-    overrides: dotted keys, e.g. ``{"training.max_steps": 10, "system.seed": 1}``.
+    ``[cbio] features`` (set by the profile, or overridden with ``cbio.features``) picks
+    the head's token features: ``"transformer"`` (base.cfg) or ``"stacked"``
+    (``features_stacked.cfg``: transformer + static vectors, needs ``paths.vectors``).
+    overrides: dotted keys as ``spacy.cli._util.parse_config_overrides`` returns them,
+    e.g. ``{"paths.train": "corpus/ner/emea/train.spacy", "system.seed": 1}``. When
+    ``paths.transformer`` is a local Hugging Face model directory, the tokenizer's
+    ``model_max_length`` is set from its ``config.json`` (unless overridden) so that no
+    window can overflow the position embeddings.
     RETURNS: the (uninterpolated) config.
     """
     if head not in HEADS:
@@ -124,13 +105,19 @@ def assemble_config(
     if head == "transition":
         del config["components"]["ner"]
         config = config.merge(_load(root / "head_transition.cfg"))
-    config = config.merge(_load(_resolve_file(dataset, "datasets", root)))
-    config = config.merge(_load(_resolve_file(profile, "profiles", root)))
-    if transformer is not None:
-        config["paths"]["transformer"] = str(transformer)
+    config = config.merge(_load(_resolve_profile(profile, root)))
+    features = (overrides or {}).get("cbio.features", config["cbio"]["features"])
+    if features not in FEATURES:
+        raise ValueError(f"[cbio] features must be one of {FEATURES}, not {features!r}")
+    if features == "stacked":
+        del config["components"]["ner"]["model"]["tok2vec"]
+        config = config.merge(_load(root / "features_stacked.cfg"))
+    overrides = {key: str(v) if isinstance(v, Path) else v for key, v in (overrides or {}).items()}
+    if overrides:
+        config = Config().from_str(config.to_str(), overrides=overrides, interpolate=False)
+    transformer = config["paths"]["transformer"]
+    if transformer is not None and MAX_LENGTH_KEY not in overrides:
         max_length = model_max_length(transformer)
         if max_length is not None:
             config["components"]["transformer"]["model"]["tokenizer_config"]["model_max_length"] = max_length
-    if overrides:
-        config = Config().from_str(config.to_str(), overrides=dict(overrides), interpolate=False)
     return config

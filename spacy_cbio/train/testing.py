@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator, List, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Sequence, Tuple, Union
 
 import spacy
 from spacy.tokens import Doc, DocBin, Span
@@ -42,19 +42,15 @@ def toy_docs(n_repeats: int = 2, sentences_per_doc: int = 3) -> List[Doc]:
     return docs
 
 
-def write_toy_corpus(folder: PathLike, n_repeats: int = 2) -> Path:
-    """Write ``train.spacy``, ``dev.spacy``, ``test.spacy`` and a ``dataset.cfg`` pointing at them."""
+def write_toy_corpus(folder: PathLike, n_repeats: int = 2) -> Dict[str, str]:
+    """Write ``train.spacy``, ``dev.spacy``, ``test.spacy``; RETURNS the ``paths.*`` overrides naming them."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
     for split in ("train", "dev", "test"):
         DocBin(docs=toy_docs(n_repeats), store_user_data=True).to_disk(folder / f"{split}.spacy")
-    cfg = folder / "dataset.cfg"
-    cfg.write_text(
-        "[paths]\n"
-        + "".join(f'{split} = "{(folder / f"{split}.spacy").as_posix()}"\n' for split in ("train", "dev", "test")),
-        encoding="utf8",
-    )
-    return cfg
+        paths[f"paths.{split}"] = (folder / f"{split}.spacy").as_posix()
+    return paths
 
 
 def long_text(n_words: int, words: Sequence[str] = ("Le", "patient", "a", "une", "fièvre", ".")) -> str:

@@ -1,18 +1,10 @@
-"""IOB2 helpers: conversions, round trips and constrained decoding."""
+"""IOB2 tag set and constrained decoding (the conversions are spaCy's iob_utils)."""
 import itertools
 
 import numpy
 import pytest
 
-from spacy_cbio.components.iob import (
-    biluo_to_iob2,
-    iob2_to_spans,
-    is_valid_iob2,
-    make_tags,
-    spans_to_iob2,
-    transition_constraints,
-    viterbi_decode,
-)
+from spacy_cbio.components.iob import is_valid_iob2, make_tags, transition_constraints, viterbi_decode
 
 TAGS = make_tags(["CHEM", "DISO"])
 
@@ -21,36 +13,28 @@ def test_make_tags_order():
     assert TAGS == ["O", "B-CHEM", "I-CHEM", "B-DISO", "I-DISO"]
 
 
-def test_biluo_to_iob2_keeps_missing():
-    biluo = ["U-DISO", "O", "B-CHEM", "I-CHEM", "L-CHEM", None, "-", ""]
-    assert biluo_to_iob2(biluo) == ["B-DISO", "O", "B-CHEM", "I-CHEM", "I-CHEM", None, None, None]
-
-
-def test_biluo_to_iob2_rejects_garbage():
-    with pytest.raises(ValueError):
-        biluo_to_iob2(["X-DISO"])
-
-
 @pytest.mark.parametrize(
-    "spans,length",
-    [([], 3), ([(0, 1, "A")], 1), ([(0, 2, "A"), (2, 3, "B"), (4, 7, "A")], 8), ([(1, 2, "A"), (2, 4, "A")], 5)],
+    "tags,valid",
+    [
+        ([], True),
+        (["O", "B-A", "I-A", "B-A", "O", "B-B"], True),
+        (["I-A"], False),  # an entity opened by I-
+        (["O", "I-A"], False),
+        (["B-A", "I-B"], False),  # I- of another type
+        (["U-A"], False),  # BILUO is not IOB2
+    ],
 )
-def test_spans_iob2_round_trip(spans, length):
-    tags = spans_to_iob2(spans, length)
-    assert is_valid_iob2(tags)
-    assert iob2_to_spans(tags) == sorted(spans)
+def test_is_valid_iob2(tags, valid):
+    assert is_valid_iob2(tags) is valid
 
 
-def test_spans_to_iob2_rejects_overlap():
-    with pytest.raises(ValueError):
-        spans_to_iob2([(0, 2, "A"), (1, 3, "B")], 4)
-
-
-def test_iob2_to_spans_strict_reading_of_invalid_tags():
-    # I-X after O / after another type / at the start opens no entity (seqeval strict).
-    tags = ["I-A", "O", "B-A", "I-B", "I-A", "B-B", "I-B"]
-    assert iob2_to_spans(tags) == [(2, 3, "A"), (5, 7, "B")]
-    assert not is_valid_iob2(tags)
+def test_transition_constraints():
+    start, allowed = transition_constraints(TAGS)
+    assert list(start) == [True, True, False, True, False]
+    i_chem, b_chem, b_diso = TAGS.index("I-CHEM"), TAGS.index("B-CHEM"), TAGS.index("B-DISO")
+    assert allowed[b_chem, i_chem] and allowed[i_chem, i_chem]
+    assert not allowed[b_diso, i_chem] and not allowed[TAGS.index("O"), i_chem]
+    assert allowed[:, b_diso].all() and allowed[:, TAGS.index("O")].all()
 
 
 def _brute_force(log_probs, tags):

@@ -10,7 +10,8 @@ from spacy_cbio.components.token_ner import TokenNER
 from spacy_cbio.train.testing import toy_docs
 
 CNN_MODEL = {
-    "@architectures": "spacy_cbio.TokenClassifier.v1",
+    "@architectures": "spacy.Tagger.v2",
+    "normalize": True,
     "tok2vec": {
         "@architectures": "spacy.HashEmbedCNN.v2",
         "pretrained_vectors": None,
@@ -54,7 +55,6 @@ def test_factory_and_labels_from_examples(trained):
     assert isinstance(ner, TokenNER)
     assert ner.labels == ("CHEM", "DISO")
     assert ner.tags == ("O", "B-CHEM", "I-CHEM", "B-DISO", "I-DISO")
-    assert nlp.get_pipe_meta("ner").default_score_weights["ents_f"] == 1.0
 
 
 def test_add_label_after_initialize_fails(trained):
@@ -162,11 +162,30 @@ def test_serialization_bytes_and_disk(trained, tmp_path):
             )
 
 
-def test_scorer_is_seqeval(trained):
+def test_default_scorer_is_seqeval_on_reference_tokens(trained):
+    """A prediction split over two tokens inside one gold token: ours widens and scores it
+    once (P = R = 1); spaCy's ner scorer (P 0.5) or span scorer (R 0) would fail here."""
     nlp, _ = trained
-    scores = nlp.evaluate(examples(nlp))
-    assert set(scores["ents_per_type"]) == {"CHEM", "DISO"}
-    assert 0.0 <= scores["ents_f"] <= 1.0
+    gold = Doc(nlp.vocab, words=["La", "fièvre", "."], spaces=[True, True, False])
+    gold.ents = [Span(gold, 1, 2, label="DISO")]
+    pred = Doc(nlp.vocab, words=["La", "fiè", "vre", "."], spaces=[True, False, True, False])
+    pred.ents = [Span(pred, 1, 2, label="DISO"), Span(pred, 2, 3, label="DISO")]
+    for ner in (nlp.get_pipe("ner"), make_nlp(scorer=None).get_pipe("ner")):
+        scores = ner.score([Example(pred, gold)])
+        assert (scores["ents_p"], scores["ents_r"]) == (1.0, 1.0)
+
+
+def test_probabilities_and_confidences(trained):
+    nlp, _ = trained
+    doc = nlp.make_doc("La fièvre a disparu après amoxicilline .")
+    (probs,) = nlp.get_pipe("ner").predict([doc])
+    numpy.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)  # normalize = true
+    doc = nlp(doc.text)
+    tag_ids = {t: i for i, t in enumerate(nlp.get_pipe("ner").tags)}
+    for ent in doc.ents:
+        tags = [f"B-{ent.label_}"] + [f"I-{ent.label_}"] * (len(ent) - 1)
+        expected = numpy.mean([probs[ent.start + k, tag_ids[tag]] for k, tag in enumerate(tags)])
+        assert ent._.score == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_invalid_score_method():

@@ -8,28 +8,31 @@ from spacy_transformers.span_getters import configure_strided_spans
 from thinc.api import Adam
 
 from spacy_cbio.components.iob import is_valid_iob2
-from spacy_cbio.train.cli import train
+from spacy_cbio.train.cli import train_pipeline
 from spacy_cbio.train.config import assemble_config
 from spacy_cbio.train.testing import long_text, write_toy_corpus
 
 
 @pytest.fixture(scope="module")
-def toy_dataset(tmp_path_factory):
-    return write_toy_corpus(tmp_path_factory.mktemp("toy_corpus"))
+def toy_paths(tmp_path_factory, tiny_hf_model_dir):
+    """``paths.*`` overrides: the toy corpus and the tiny local CamemBERT."""
+    paths = write_toy_corpus(tmp_path_factory.mktemp("toy_corpus"))
+    return {**paths, "paths.transformer": str(tiny_hf_model_dir)}
 
 
 @pytest.fixture(scope="module")
-def trained_dir(toy_dataset, tiny_hf_model_dir, tmp_path_factory):
+def trained_dir(toy_paths, tmp_path_factory):
     output = tmp_path_factory.mktemp("trained_token")
-    train(str(toy_dataset), transformer=tiny_hf_model_dir, profile="tiny", output=output, seed=0,
-          head="token", gpu_id=-1, overrides=None, threads=1)
+    train_pipeline(output, "tiny", toy_paths, head="token", gpu_id=-1, threads=1)
     return output
 
 
 def test_train_cli_writes_best_model(trained_dir):
     assert (trained_dir / "config.cfg").is_file()
     run = util.srsly.read_json(trained_dir / "run.json")
-    assert run["seed"] == 0 and run["versions"]["spacy-transformers"]
+    assert run["seed"] == 0 and run["profile"] == "tiny" and run["torch_threads"] == 1
+    assert run["paths"]["train"].endswith("train.spacy") and run["paths"]["transformer"]
+    assert run["versions"]["spacy-transformers"]
     nlp = spacy.load(trained_dir / "model-best")
     assert nlp.pipe_names == ["transformer", "ner"]
     assert nlp.get_pipe("ner").labels == ("CHEM", "DISO")
@@ -62,9 +65,9 @@ def test_empty_text_through_transformer_pipeline(trained_dir):
     assert [len(d.ents) for d in nlp.pipe(["", " "])] == [0, 0]
 
 
-def test_transformer_token_ner_learns(toy_dataset, tiny_hf_model_dir):
-    overrides = {"training.optimizer.learn_rate.warmup_steps": 0, "system.seed": 0}
-    config = assemble_config(toy_dataset, "tiny", tiny_hf_model_dir, overrides=overrides)
+def test_transformer_token_ner_learns(toy_paths):
+    overrides = {**toy_paths, "system.seed": 0}
+    config = assemble_config("tiny", overrides=overrides)
     config = util.load_config_from_str(config.to_str(), interpolate=False)
     nlp = init_nlp(config)
     corpus = util.registry.resolve(config.interpolate()["corpora"])["train"]
@@ -81,9 +84,9 @@ def test_transformer_token_ner_learns(toy_dataset, tiny_hf_model_dir):
     assert all(0.0 <= e._.score <= 1.0 for e in doc.ents)
 
 
-def test_transition_head_trains(toy_dataset, tiny_hf_model_dir, tmp_path):
-    train(str(toy_dataset), transformer=tiny_hf_model_dir, profile="tiny", output=tmp_path, seed=0,
-          head="transition", gpu_id=-1, overrides=["training.max_steps=2", "training.eval_frequency=1"], threads=1)
+def test_transition_head_trains(toy_paths, tmp_path):
+    overrides = {**toy_paths, "training.max_steps": 2, "training.eval_frequency": 1}
+    train_pipeline(tmp_path, "tiny", overrides, head="transition", gpu_id=-1, threads=1)
     nlp = spacy.load(tmp_path / "model-best")
     assert nlp.get_pipe_meta("ner").factory == "ner"
     assert set(nlp.get_pipe("ner").labels) == {"CHEM", "DISO"}

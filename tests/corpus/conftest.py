@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 VOCAB = (
     "patient traitement dose médicament effet douleur fièvre infection cellule tumeur rein foie "
     "sang examen analyse résultat étude risque enfant adulte semaine jour mois hôpital médecin "

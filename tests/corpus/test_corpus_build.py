@@ -1,3 +1,4 @@
+import gzip
 import json
 import subprocess
 import sys
@@ -5,12 +6,13 @@ from pathlib import Path
 
 import datasets
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from corpus_scripts.build_corpus import build, build_corpus, compute_quotas
-from corpus_scripts.sources import heldout_texts, read_sequoia_general, read_wmt
-
-import typer
+from corpus_scripts.build_corpus import build, build_corpus, compute_quotas, profile_max_words
+from corpus_scripts.contamination import ContaminationIndex
+from corpus_scripts.sources import SourceFormatError, read_e3c_layer3, read_sequoia_general, read_wmt
+from spacy_cbio.data import heldout_texts
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,10 +74,13 @@ def test_quaero_train_only_and_no_heldout_text(built, mirror):
     root, _ = mirror
     dataset = datasets.load_from_disk(str(output / "dataset"))
     quaero = {d for s, d in doc_ids(dataset["train"]) | doc_ids(dataset["validation"]) if s == "quaero_train"}
-    assert quaero and quaero <= {f"{sub}/{i}" for sub in ("EMEA", "MEDLINE") for i in range(3)}
-    texts = " ".join(list(dataset["train"]["text"]) + list(dataset["validation"]["text"]))
-    for doc_id, text in heldout_texts(root):
-        assert " ".join(text.split()[:20]) not in texts, doc_id
+    assert quaero == {f"{sub}/{i}" for sub in ("EMEA", "MEDLINE") for i in range(3)}
+    heldout = list(heldout_texts(root))
+    assert {doc_id.split("/")[0] for doc_id, _ in heldout} == {"e3c", "quaero", "mantra"}
+    # No chunk shares an 8-word passage with any held-out document (QUAERO dev/test included).
+    index = ContaminationIndex(heldout, n=8, template_df=0)
+    for text in list(dataset["train"]["text"]) + list(dataset["validation"]["text"]):
+        assert index.matches(text) == 0, text[:80]
 
 
 @pytest.mark.parametrize("cap", [3000, 800])
@@ -122,20 +127,16 @@ def test_quotas_sum_to_cap_and_cover_sources():
     assert compute_quotas(sizes, 10**9) == sizes
 
 
-def test_script_help_runs_from_any_directory(tmp_path):
+def test_module_help_runs_from_the_project_root():
     result = subprocess.run(
-        [sys.executable, str(REPO / "corpus_scripts" / "build_corpus.py"), "--help"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "corpus_scripts.build_corpus", "--help"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "--max-words" in result.stdout and "--extra-dir" in result.stdout
 
 
 def test_bad_layer3_line_names_file_and_line(tmp_path):
-    import gzip
-
-    from corpus_scripts.sources import SourceFormatError, read_e3c_layer3
-
     path = tmp_path / "e3c" / "layer3" / "e3c_fr_layer3.jsonl.gz"
     path.parent.mkdir(parents=True)
     with gzip.open(path, "wt") as fh:
@@ -146,15 +147,11 @@ def test_bad_layer3_line_names_file_and_line(tmp_path):
 
 def test_profile_config_gives_the_word_cap(tmp_path):
     """`--config` reads the profile's [corpus] caps; a profile without them is a clear error."""
-    import typer as _typer
-
-    from corpus_scripts.build_corpus import profile_max_words
-
     cfg = tmp_path / "p.cfg"
     cfg.write_text("[corpus]\nmax_words = 1234\ngeneral_max_words = 99\n")
     assert profile_max_words(cfg, general=False) == 1234
     assert profile_max_words(cfg, general=True) == 99
     bad = tmp_path / "bad.cfg"
     bad.write_text("[training]\nmax_steps = 1\n")
-    with pytest.raises(_typer.BadParameter, match="no \\[corpus\\] max_words"):
+    with pytest.raises(typer.BadParameter, match="no \\[corpus\\] max_words"):
         profile_max_words(bad, general=False)

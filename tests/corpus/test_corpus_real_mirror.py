@@ -4,16 +4,13 @@ import json
 import datasets
 import pytest
 
+from corpus_scripts.build_corpus import build_corpus
+
 
 @pytest.fixture(scope="module")
 def real_build(tmp_path_factory, data_root):
-    root = data_root
-    if not (root / "e3c" / "layer3" / "e3c_fr_layer3.jsonl.gz").exists():
-        pytest.fail(f"Real data mirror not found at {root} (set CBIO_DATA_MIRROR)")
-    from corpus_scripts.build_corpus import build_corpus
-
     output = tmp_path_factory.mktemp("real") / "small"
-    build_corpus(root, output, max_words=20_000)
+    build_corpus(data_root, output, max_words=20_000)
     return output
 
 

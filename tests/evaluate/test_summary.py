@@ -1,7 +1,6 @@
 """``summarize``: one markdown table of every ``evaluate`` JSON in a folder."""
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from spacy_cbio.__main__ import app

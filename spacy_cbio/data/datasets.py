@@ -1,20 +1,23 @@
-"""Dataset definitions: where each corpus lives under the data root and how it splits.
+"""The dataset table: every NER corpus, what it is and how it is read.
 
-Names: ``e3c``, ``emea``, ``medline``, ``quaero`` (EMEA + MEDLINE), ``mantra`` (test
-only), ``cas1``, ``cas2`` (user-supplied DEFT 2020 directories).
+``DATASETS`` is the one place that names a dataset, its licence, labels, description,
+upstream URL, location under the data root and splits; the data stage (``convert``),
+the pretraining corpus builder (``corpus_scripts``: held-out text), the package metadata
+and the README all read it. Names: ``e3c``, ``emea``, ``medline``, ``quaero`` (EMEA +
+MEDLINE), ``mantra`` (test only), ``cas1``, ``cas2`` (user-supplied DEFT 2020 directories).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import spacy
 from spacy.tokens import Doc
 
 from .annotations import SourceDoc
 from .brat import read_brat_dir
-from .e3c import e3c_splits, hold_out, read_e3c_xmi, FRENCH
+from .e3c import COLLECTION, FRENCH, e3c_splits, hold_out, read_e3c_collection, read_e3c_xmi
 from .errors import DataError, Ledger
 from .tokenize import source_to_doc
 
@@ -24,13 +27,27 @@ PathLike = Union[str, Path]
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A dataset: its name, required path under the root, splits and source reader."""
+    """One dataset of the table.
+
+    ``labels``: the entity labels of its flat view (empty when they come from the user's
+    files, as for CAS). ``required``: the path under the data root that must exist (""
+    for user-supplied directories). ``reader(root, split, **options)`` gives the
+    ``SourceDoc``s of one split.
+    """
 
     name: str
     description: str
-    required: str  # path under the root that must exist ("" for user-supplied dirs)
+    licence: str
+    labels: Tuple[str, ...]
+    url: str
+    required: str
     splits: Tuple[str, ...]
     reader: Callable[..., List[SourceDoc]]
+
+    def to_meta(self) -> Dict[str, Any]:
+        """A spaCy ``meta.json`` ``sources`` entry: name, description, license, url, labels."""
+        return {"name": self.name, "description": self.description, "license": self.licence,
+                "url": self.url, "labels": list(self.labels)}
 
 
 def _e3c(root: Path, split: str, *, protocol: str, seed: int, ledger: Ledger, **_) -> List[SourceDoc]:
@@ -98,19 +115,28 @@ CAS_HELP = (
     "train/dev/test subfolders) and pass the folder with --cas1-dir / --cas2-dir."
 )
 
-DATASETS: Dict[str, DatasetSpec] = {
-    "e3c": DatasetSpec("e3c", "E3C French clinical entities (CLINENTITY)", "e3c/" + FRENCH, SPLITS, _e3c),
-    "emea": DatasetSpec("emea", "QUAERO EMEA (drug leaflets), 10 UMLS groups", "quaero/corpus",
-                        SPLITS, _quaero(["EMEA"])),
-    "medline": DatasetSpec("medline", "QUAERO MEDLINE (titles), 10 UMLS groups", "quaero/corpus",
-                           SPLITS, _quaero(["MEDLINE"])),
-    "quaero": DatasetSpec("quaero", "QUAERO EMEA + MEDLINE, 10 UMLS groups", "quaero/corpus",
-                          SPLITS, _quaero(["EMEA", "MEDLINE"])),
-    "mantra": DatasetSpec("mantra", "Mantra GSC French (EMEA, Medline, patents), UMLS groups; test only",
-                          MANTRA_DIR, ("test",), _mantra),
-    "cas1": DatasetSpec("cas1", "DEFT 2020 task 3 CAS1 (user-supplied)", "", SPLITS, _cas("cas1")),
-    "cas2": DatasetSpec("cas2", "DEFT 2020 task 3 CAS2 (user-supplied)", "", SPLITS, _cas("cas2")),
-}
+UMLS_GROUPS_QUAERO = ("ANAT", "CHEM", "DEVI", "DISO", "GEOG", "LIVB", "OBJC", "PHEN", "PHYS", "PROC")
+QUAERO_URL = "https://quaerofrenchmed.limsi.fr/"
+QUAERO_LICENCE = "GNU FDL"
+CAS_LICENCE = "DEFT 2020 data-use agreement (not redistributable)"
+
+DATASETS: Dict[str, DatasetSpec] = {spec.name: spec for spec in (
+    DatasetSpec("e3c", "E3C French clinical entities (CLINENTITY)", "CC BY-NC", ("CLINENTITY",),
+                "https://github.com/hltfbk/E3C-Corpus", "e3c/" + FRENCH, SPLITS, _e3c),
+    DatasetSpec("emea", "QUAERO EMEA (drug leaflets), 10 UMLS groups", QUAERO_LICENCE, UMLS_GROUPS_QUAERO,
+                QUAERO_URL, "quaero/corpus", SPLITS, _quaero(["EMEA"])),
+    DatasetSpec("medline", "QUAERO MEDLINE (titles), 10 UMLS groups", QUAERO_LICENCE, UMLS_GROUPS_QUAERO,
+                QUAERO_URL, "quaero/corpus", SPLITS, _quaero(["MEDLINE"])),
+    DatasetSpec("quaero", "QUAERO EMEA + MEDLINE, 10 UMLS groups", QUAERO_LICENCE, UMLS_GROUPS_QUAERO,
+                QUAERO_URL, "quaero/corpus", SPLITS, _quaero(["EMEA", "MEDLINE"])),
+    DatasetSpec("mantra", "Mantra GSC French (EMEA, Medline, patents), UMLS groups; test only", "GPL-3.0",
+                UMLS_GROUPS_QUAERO, "https://github.com/mi-erasmusmc/Mantra-Gold-Standard-Corpus",
+                MANTRA_DIR, ("test",), _mantra),
+    DatasetSpec("cas1", "DEFT 2020 task 3 CAS1 (user-supplied)", CAS_LICENCE, (), CAS_HELP_URL, "", SPLITS,
+                _cas("cas1")),
+    DatasetSpec("cas2", "DEFT 2020 task 3 CAS2 (user-supplied)", CAS_LICENCE, (), CAS_HELP_URL, "", SPLITS,
+                _cas("cas2")),
+)}
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -164,3 +190,29 @@ def iter_raw_texts(name: str, root: PathLike, splits: Sequence[str] = SPLITS, *,
         for src in load_sources(name, root, split, protocol=protocol, seed=seed, lenient=True,
                                 cas_dirs=cas_dirs):
             yield src.doc_id, src.text
+
+
+# NER evaluation text that must never enter the pretraining corpus, as paths under the data
+# root: all of E3C layers 1 and 2 (test and train/dev of the paper protocol, so held out
+# whichever protocol runs), QUAERO dev and test, Mantra GSC. QUAERO train is the only NER
+# text the pretraining corpus may use.
+HELDOUT_PATHS: Tuple[str, ...] = (
+    f"e3c/{COLLECTION}/layer1", f"e3c/{COLLECTION}/layer2",
+    "quaero/corpus/dev", "quaero/corpus/test", MANTRA_DIR,
+)
+
+
+def heldout_texts(root: PathLike) -> Iterator[Tuple[str, str]]:
+    """Yield ``(doc_id, text)`` of every held-out NER document (``HELDOUT_PATHS``); ids
+    start with the corpus: ``e3c/layer1/FR100003``, ``quaero/dev/EMEA/...``, ``mantra/...``.
+
+    E3C text is the raw collection (``read_e3c_collection``), as the corpus has always used."""
+    root = Path(root)
+    for layer in (1, 2):
+        for doc_id, text in read_e3c_collection(root / "e3c", layer):
+            yield f"e3c/layer{layer}/{doc_id}", text
+    for split in ("dev", "test"):
+        for doc_id, text in iter_raw_texts("quaero", root, [split]):
+            yield f"quaero/{split}/{doc_id}", text
+    for doc_id, text in iter_raw_texts("mantra", root, ["test"]):
+        yield f"mantra/{doc_id}", text

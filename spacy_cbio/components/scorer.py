@@ -1,10 +1,13 @@
-"""seqeval strict-mode IOB2 scoring of ``doc.ents``, as a registered spaCy scorer.
+"""The NER scorer: seqeval strict mode, IOB2, over ``doc.ents`` (``spacy_cbio.seqeval_scorer.v1``).
 
-Gold and predicted entities are both written as IOB2 tag sequences over the
-*reference* tokens, then scored with ``seqeval`` (``mode="strict"``,
-``scheme=IOB2``), which is how the CamemBERT-bio paper reports NER results.
-Predicted entities whose boundaries fall inside reference tokens are expanded to
-the covering reference tokens (counted in ``ents_expanded``), never dropped.
+Kept beside the component that uses it by default, as spaCy keeps ``tagger_score``
+next to the tagger. Gold and predicted entities are both written as IOB2 tag
+sequences over the *reference* tokens, then scored with ``seqeval``
+(``mode="strict"``, ``scheme=IOB2``), which is how the CamemBERT-bio paper reports
+NER results. Predicted entities whose boundaries fall inside reference tokens are
+expanded to the covering reference tokens (and counted), never dropped: unlike spaCy's ``Scorer.score_spans``, which drops them, and
+``spacy.ner_scorer.v1``, which counts a second prediction on the same gold span
+as a false positive.
 """
 from __future__ import annotations
 
@@ -15,17 +18,16 @@ from seqeval.metrics.sequence_labeling import get_entities
 from seqeval.scheme import IOB2, Entities
 from spacy.tokens import Doc, Span
 from spacy.training import Example
+from spacy.training.iob_utils import biluo_to_iob, offsets_to_biluo_tags
 from spacy.util import registry
-
-from ..components.iob import spans_to_iob2
 
 MODES = ("strict", "default")
 
 
 def doc_ents_iob2(doc: Doc, ents: Optional[Iterable[Span]] = None) -> List[str]:
-    """IOB2 tags of ``ents`` (default ``doc.ents``) over the tokens of ``doc``."""
-    spans = [(ent.start, ent.end, ent.label_) for ent in (doc.ents if ents is None else ents)]
-    return spans_to_iob2(spans, len(doc))
+    """IOB2 tags of ``ents`` (default ``doc.ents``; non-overlapping spans of ``doc``)."""
+    offsets = [(ent.start_char, ent.end_char, ent.label_) for ent in (doc.ents if ents is None else ents)]
+    return biluo_to_iob(offsets_to_biluo_tags(doc, offsets))
 
 
 def aligned_iob2(example: Example) -> Tuple[List[str], List[str], int]:
@@ -38,7 +40,7 @@ def aligned_iob2(example: Example) -> Tuple[List[str], List[str], int]:
     """
     reference = example.reference
     gold = doc_ents_iob2(reference)
-    spans: List[Tuple[int, int, str]] = []
+    spans: List[Span] = []
     taken = [False] * len(reference)
     n_expanded = 0
     for ent in example.predicted.ents:
@@ -52,8 +54,8 @@ def aligned_iob2(example: Example) -> Tuple[List[str], List[str], int]:
             n_expanded += 1
             continue
         taken[span.start : span.end] = [True] * len(span)
-        spans.append((span.start, span.end, ent.label_))
-    return gold, spans_to_iob2(spans, len(reference)), n_expanded
+        spans.append(Span(reference, span.start, span.end, label=ent.label_))
+    return gold, doc_ents_iob2(reference, spans), n_expanded
 
 
 def _entity_sets(sequences: Sequence[Sequence[str]], mode: str) -> set:

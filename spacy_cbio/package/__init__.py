@@ -1,0 +1,1 @@
+"""``package``: installable wheels of trained NER pipelines (``spacy package`` + metadata)."""
