@@ -1,0 +1,140 @@
+"""The vectors stage: floret vectors on the biomedical and general corpora, equal sizes.
+
+``<output>/bio`` and ``<output>/general`` are spaCy pipeline directories holding
+floret vectors trained the same way on the same number of words (the domain
+control), ``<output>/both`` their column-wise concatenation (the two tables share
+the hashing scheme, so row ``i`` of each is the same subword bucket), and
+``vectors.json`` / ``README.md`` the record: settings, words, times, neighbours.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import platform
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Union
+
+from confection import Config
+
+from ..about import library_versions
+from .floret_vectors import (
+    PROBE_WORDS,
+    corpus_texts,
+    to_spacy_vectors,
+    train_floret,
+    write_tokenized,
+)
+
+PathLike = Union[str, Path]
+VECTOR_LIBRARIES = ("spacy-cbio", "spacy", "floret", "numpy")
+DEFAULTS: Dict[str, Any] = {
+    "model": "cbow", "dim": 300, "minn": 4, "maxn": 5, "bucket": 50000, "hash_count": 2,
+    "epoch": 5, "min_count": 5, "neg": 10, "threads": 0, "equal_size": True, "max_words": 0,
+}
+
+
+def load_settings(config: PathLike) -> Dict[str, Any]:
+    """``[vectors]`` of a vectors profile, over :data:`DEFAULTS` (unknown keys are an error)."""
+    cfg = Config().from_disk(config)
+    section = dict(cfg.get("vectors", {}))
+    unknown = sorted(set(section) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"{config}: unknown [vectors] settings {unknown} (known: {sorted(DEFAULTS)})")
+    settings = {**DEFAULTS, **section}
+    if not settings["threads"]:
+        import os
+
+        settings["threads"] = os.cpu_count() or 1
+    return settings
+
+
+def concatenate_vectors(first: PathLike, second: PathLike, output: PathLike) -> Dict[str, Any]:
+    """Column-wise concatenation of two floret tables trained with the same hashing settings."""
+    import numpy
+    import spacy
+    from spacy.vectors import Vectors
+
+    a, b = spacy.load(first), spacy.load(second)
+    va, vb = a.vocab.vectors, b.vocab.vectors
+    if va.mode != "floret" or vb.mode != "floret":
+        raise ValueError("only floret tables can be concatenated row by row")
+    keys = ("minn", "maxn", "hash_count", "hash_seed", "bow", "eow")
+    if va.shape[0] != vb.shape[0] or any(getattr(va, k) != getattr(vb, k) for k in keys):
+        raise ValueError(f"{first} and {second}: different floret hashing settings, rows are not comparable")
+    data = numpy.hstack([numpy.asarray(va.data), numpy.asarray(vb.data)])
+    nlp = spacy.blank(a.lang)
+    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=data, mode="floret",
+                                **{k: getattr(va, k) for k in keys})
+    nlp.to_disk(output)
+    return {"rows": int(data.shape[0]), "dim": int(data.shape[1]), "mode": "floret"}
+
+
+def run_vectors(config: PathLike, bio_corpus: PathLike, general_corpus: PathLike, output: PathLike,
+                echo: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Train bio and general floret vectors on equal word counts; write the record."""
+    t_stage = time.time()
+    settings = load_settings(config)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    work = output / "work"  # tokenized text and .floret files, removed at the end
+    work.mkdir(exist_ok=True)
+    corpora = {"bio": Path(bio_corpus), "general": Path(general_corpus)}
+    available: Dict[str, int] = {}
+    for name, path in corpora.items():
+        texts, _ = corpus_texts(path)
+        available[name] = sum(len(t.split()) for t in texts)
+    cap = int(settings["max_words"]) or max(available.values())
+    if settings["equal_size"]:
+        cap = min([cap, *available.values()])
+    echo(f"[vectors] corpus words: {available}; training each on {cap:,} words")
+    record: Dict[str, Any] = {"settings": settings, "corpus_words_available": available,
+                              "words_per_corpus": cap, "runs": {}}
+    for name, path in corpora.items():
+        texts, total = corpus_texts(path)
+        text_file = work / f"{name}.txt"
+        counts = write_tokenized(texts, text_file, max_words=cap, total=total, desc=f"{name}: tokenize")
+        echo(f"[{name}] training floret ({settings['model']}, dim {settings['dim']}, {settings['epoch']} epochs, "
+             f"{settings['threads']} threads) on {counts['words']:,} words")
+        trained = train_floret(text_file, work / name, settings)
+        converted = to_spacy_vectors(trained["floret_file"], output / name)
+        record["runs"][name] = {"corpus": str(path), **counts, **trained, "spacy": converted}
+        echo(f"[{name}] {trained['train_s']:.0f} s, {trained['vocab_words']:,} words in the vocabulary; "
+             f"neighbours of {PROBE_WORDS[0]}: {[w for w, _ in trained['nearest_neighbours'][PROBE_WORDS[0]]]}")
+    record["runs"]["both"] = {"spacy": concatenate_vectors(output / "bio", output / "general", output / "both")}
+    shutil.rmtree(work)  # large, and rebuilt from the corpus in minutes
+    record.update(wall_time_s=round(time.time() - t_stage, 1), machine=platform.processor() or platform.machine(),
+                  versions=library_versions(VECTOR_LIBRARIES))
+    (output / "vectors.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf8")
+    (output / "README.md").write_text(record_markdown(record), encoding="utf8")
+    echo(f"[vectors] done in {record['wall_time_s']:.0f} s: {output}/{{bio,general,both}}")
+    return record
+
+
+def record_markdown(record: Dict[str, Any]) -> str:
+    """The human-readable record: settings, sizes, times and nearest neighbours."""
+    s = record["settings"]
+    lines = [
+        "# floret vectors: biomedical vs general French (equal sizes)",
+        "",
+        f"floret `{s['model']}`, mode floret, dim {s['dim']}, char n-grams {s['minn']}-{s['maxn']}, "
+        f"{s['bucket']:,} buckets x {s['hash_count']} hashes, {s['epoch']} epochs, min count {s['min_count']}, "
+        f"{s['threads']} threads. Each corpus is cut to {record['words_per_corpus']:,} words "
+        f"(available: {', '.join(f'{k} {v:,}' for k, v in record['corpus_words_available'].items())}).",
+        "",
+        "| vectors | words | tokens | vocabulary | train time (s) | table |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name in ("bio", "general"):
+        r = record["runs"][name]
+        lines.append(f"| {name} | {r['words']:,} | {r['tokens']:,} | {r['vocab_words']:,} | {r['train_s']} | "
+                     f"{r['spacy']['rows']:,} x {r['spacy']['dim']} |")
+    both = record["runs"]["both"]["spacy"]
+    lines.append(f"| both (bio + general, concatenated) | | | | | {both['rows']:,} x {both['dim']} |")
+    lines += ["", "Nearest neighbours (floret model, cosine):", "", "| word | bio | general |", "|---|---|---|"]
+    for word in PROBE_WORDS:
+        cells = [", ".join(w for w, _ in record["runs"][n]["nearest_neighbours"][word]) for n in ("bio", "general")]
+        lines.append(f"| {word} | {cells[0]} | {cells[1]} |")
+    lines += ["", f"Stage wall time {record['wall_time_s']} s. Versions: "
+              + ", ".join(f"{k} {v}" for k, v in record["versions"].items()) + ".", ""]
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""The vectors stage on tiny corpora: floret training, spaCy conversion, equal sizes, concatenation."""
+import json
+
+import numpy
+import pytest
+import spacy
+from datasets import Dataset, DatasetDict
+from typer.testing import CliRunner
+
+from spacy_cbio.__main__ import app
+from spacy_cbio.vectors.floret_vectors import PROBE_WORDS, write_tokenized
+from spacy_cbio.vectors.stage import concatenate_vectors, load_settings, run_vectors
+
+BIO = ("Le patient a reçu du paracétamol pour une hypertension et une insuffisance rénale. "
+       "La tumeur a été traitée par un antibiotique ; le diabète est stable.")
+GENERAL = ("Le soir tombait sur la ville et les enfants rentraient de l'école en chantant. "
+           "Elle ouvrit la fenêtre, regarda la rue et sourit au voisin.")
+
+
+def _corpus(path, sentence, n_texts):
+    texts = [f"{sentence} Texte {i}." for i in range(n_texts)]
+    DatasetDict({"train": Dataset.from_dict({"text": texts}),
+                 "validation": Dataset.from_dict({"text": texts[:2]})}).save_to_disk(str(path / "dataset"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def vectors_dir(tmp_path_factory, repo_root):
+    root = tmp_path_factory.mktemp("vectors")
+    bio = _corpus(root / "bio_corpus", BIO, 120)
+    general = _corpus(root / "general_corpus", GENERAL, 80)  # the smaller one sets the size
+    run_vectors(repo_root / "configs" / "vectors" / "tiny.cfg", bio, general, root / "out", echo=lambda s: None)
+    return root / "out"
+
+
+def test_equal_sizes_and_record(vectors_dir):
+    record = json.loads((vectors_dir / "vectors.json").read_text(encoding="utf8"))
+    available = record["corpus_words_available"]
+    assert available["general"] < available["bio"]
+    assert record["words_per_corpus"] == available["general"]
+    runs = record["runs"]
+    # bio is cut at the general corpus's size (the last text is written whole)
+    assert available["general"] <= runs["bio"]["words"] < available["general"] + len(BIO.split()) + 3
+    assert runs["general"]["words"] == available["general"]
+    for name in ("bio", "general"):
+        assert set(runs[name]["nearest_neighbours"]) == set(PROBE_WORDS)
+        assert runs[name]["spacy"] == {"rows": 2000, "dim": 16, "mode": "floret"}
+    assert record["settings"]["dim"] == 16 and record["versions"]["floret"] != "not installed"
+    assert "| paracétamol |" in (vectors_dir / "README.md").read_text(encoding="utf8")
+    assert not (vectors_dir / "work").exists()
+
+
+def test_spacy_vectors_cover_unseen_words(vectors_dir):
+    nlp = spacy.load(vectors_dir / "bio")
+    assert nlp.vocab.vectors.mode == "floret"
+    seen, unseen = nlp.vocab["paracétamol"].vector, nlp.vocab["paracétamolémie"].vector
+    assert seen.shape == (16,) and numpy.abs(unseen).sum() > 0  # subword hashing: no zero vector
+    assert numpy.dot(seen, unseen) / (numpy.linalg.norm(seen) * numpy.linalg.norm(unseen)) > 0.3
+
+
+def test_both_is_the_concatenation(vectors_dir):
+    bio, general, both = (spacy.load(vectors_dir / n).vocab for n in ("bio", "general", "both"))
+    for word in ("paracétamol", "fenêtre", "inconnuissime"):
+        numpy.testing.assert_allclose(both[word].vector, numpy.concatenate([bio[word].vector, general[word].vector]),
+                                      rtol=1e-5, atol=1e-6)
+
+
+def test_concatenation_refuses_other_hashing(vectors_dir, tmp_path):
+    from spacy.vectors import Vectors
+
+    other = spacy.blank("fr")
+    other.vocab.vectors = Vectors(strings=other.vocab.strings, data=numpy.zeros((100, 16), dtype="float32"),
+                                  mode="floret", minn=3, maxn=4, hash_count=2)
+    other.to_disk(tmp_path / "other")
+    with pytest.raises(ValueError, match="hashing settings"):
+        concatenate_vectors(vectors_dir / "bio", tmp_path / "other", tmp_path / "out")
+
+
+def test_tokenized_text_uses_spacy_tokens(tmp_path):
+    counts = write_tokenized(["L'hypertension (HTA) persiste.", "   ", "Deux mots"], tmp_path / "t.txt", max_words=3)
+    lines = (tmp_path / "t.txt").read_text(encoding="utf8").splitlines()
+    assert lines == ["L' hypertension ( HTA ) persiste ."]  # cap reached after the first text
+    assert counts == {"texts": 1, "words": 3, "tokens": 7}
+
+
+def test_settings_reject_unknown_keys(tmp_path):
+    (tmp_path / "bad.cfg").write_text("[vectors]\ndim = 8\ndimension = 8\n", encoding="utf8")
+    with pytest.raises(ValueError, match="dimension"):
+        load_settings(tmp_path / "bad.cfg")
+
+
+def test_cli_missing_corpus_is_a_clear_error(tmp_path, repo_root):
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(app, ["vectors", str(repo_root / "configs/vectors/tiny.cfg"), str(tmp_path / "empty"),
+                                      str(tmp_path / "empty"), str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "no dataset here" in result.output
