@@ -4,7 +4,8 @@
 LM head. ``plain``: one document per sequence (truncated, dynamically
 padded), ``DataCollatorForLanguageModeling``, full-vocabulary head.
 ``packed_full_head`` isolates the head's share. Tokens/s counts non-padding
-tokens over ``trainer.train()`` wall time.
+tokens over ``trainer.train()`` wall time. Writes only its own output folder
+(``benchmark.json``, ``README.md``); a ``--model`` folder is only read.
 """
 from __future__ import annotations
 
@@ -13,19 +14,19 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 from datasets import Dataset
 from transformers import AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
 
-from .card import append_benchmark, hardware, library_versions
+from .blocks import iter_texts, load_corpus, tokenize_and_pack
+from .card import benchmark_readme, hardware, library_versions
 from .collator import DataCollatorForSentencePieceWholeWordMask
 from .config import load_profile
-from .data import iter_texts, load_corpus, tokenize_and_pack
+from .mlm import set_threads, training_settings
 from .modeling import as_masked_only, init_model
 from .tokenizer import train_tokenizer
-from .train import set_threads, training_settings
 
 
 class CountingCollator:
@@ -68,9 +69,20 @@ def _timed_train(model, dataset, collator, settings: Dict[str, Any], steps: int,
 
 
 def run_benchmark(
-    config: Path, corpus: Path, output: Path, steps: int = 30, model_dir: Optional[Path] = None, rounds: int = 3
+    config: Path,
+    corpus: Path,
+    output: Path,
+    steps: int = 30,
+    model_dir: Optional[Path] = None,
+    rounds: int = 3,
+    echo: Callable[[str], None] = print,
 ) -> Dict[str, Any]:
-    """Run the three loops side by side; write ``output/benchmark.json`` (and the model card if given)."""
+    """Run the three loops side by side; write ``output/benchmark.json`` and ``output/README.md``.
+
+    ``model_dir``: benchmark this model's tokenizer and weights (read only);
+    without it, a tokenizer is trained in ``output/tokenizer`` and the
+    profile's ``[model]`` is initialised at random.
+    """
     profile = load_profile(config)
     settings = training_settings(profile["training"])
     threads = set_threads(int(settings["num_threads"]))
@@ -107,12 +119,14 @@ def run_benchmark(
     }
     # warm-up (thread pools, allocator), then alternate the loops for `rounds`
     # rounds and keep each loop's median, so background load hits all alike
+    echo(f"[benchmark] warm-up, then {rounds} round(s) of {steps} steps for each of {', '.join(loops)}")
     for make, data, coll in loops.values():
         _timed_train(make(), data, coll, settings, min(3, steps), output / "work")
     trials: Dict[str, list] = {name: [] for name in loops}
-    for _ in range(rounds):
+    for r in range(rounds):
         for name, (make, data, coll) in loops.items():
             trials[name].append(_timed_train(make(), data, coll, settings, steps, output / "work"))
+            echo(f"[benchmark] round {r + 1}/{rounds} {name}: {trials[name][-1]['tokens_per_s']:,.0f} tokens/s")
     runs = {name: sorted(t, key=lambda r: r["tokens_per_s"])[len(t) // 2] for name, t in trials.items()}
     result = {
         "runs": runs,
@@ -134,6 +148,5 @@ def run_benchmark(
     }
     shutil.rmtree(output / "work", ignore_errors=True)
     (output / "benchmark.json").write_text(json.dumps(result, indent=2), encoding="utf8")
-    if model_dir is not None:
-        append_benchmark(Path(model_dir), result)
+    (output / "README.md").write_text(benchmark_readme(result) + "\n", encoding="utf8")
     return result

@@ -1,14 +1,15 @@
 """Model cards (``README.md``) and environment records for pretrained models."""
 from __future__ import annotations
 
-import json
+import math
 import os
 import platform
-from .. import about
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 import torch
+
+from .. import about
 
 LIBRARIES = ("spacy-cbio", "torch", "transformers", "tokenizers", "datasets", "sentencepiece", "accelerate", "numpy")
 
@@ -49,10 +50,18 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 def model_card(summary: Dict[str, Any], corpus_md: Optional[str], description: str, comparison_md: str = "") -> str:
-    """Markdown model card for one run (summary from ``run_mlm`` plus stage info)."""
+    """Markdown model card for one run (``run_info.json``: the ``run_mlm`` summary plus stage info).
+
+    ``comparison_md``: the cross-evaluation table of ``pretrain-report``
+    (only the assembled ``model/`` card has it; a run's own card reports
+    its own validation perplexity).
+    """
     hw = summary.get("hardware", {})
     hw_text = ", ".join(hw.get("gpus") or []) or f"CPU only ({hw.get('cpu', '?')})"
     versions = summary.get("versions", {})
+    wall = f"{_fmt(summary.get('wall_time_s'), 1)} s"
+    if summary.get("resumed_from_step"):
+        wall += f" (since the resume at step {summary['resumed_from_step']:,})"
     lines = [
         f"# {summary.get('title', summary['run'])}",
         "",
@@ -70,14 +79,16 @@ def model_card(summary: Dict[str, Any], corpus_md: Optional[str], description: s
         f"| validation perplexity (first eval -> final) | "
         f"{_fmt(_ppl(summary.get('eval_loss_first')), 2)} -> {_fmt(summary.get('eval_perplexity_final'), 2)} |",
         f"| training tokens/s (mean over logs) | {_fmt(summary.get('tokens_per_s'), 0)} |",
-        f"| wall time | {_fmt(summary.get('wall_time_s'), 1)} s |",
+        f"| wall time | {wall} |",
         f"| hardware | {hw_text}; {hw.get('cpu_cores', '?')} cores, {hw.get('torch_threads', '?')} torch threads, "
         f"world size {hw.get('world_size', 1)} |",
         f"| seed | {summary.get('settings', {}).get('seed', 'n/a')} |",
+        f"| data order (corpus shuffle seed) | {_fmt(summary.get('shuffle_seed'))} |",
+        f"| corpus | {summary.get('corpus') or 'n/a'} |",
         "",
     ]
     if comparison_md:
-        lines += ["## Base vs. biomedical comparison", "", comparison_md, ""]
+        lines += ["## Base vs. biomedical comparison", "", comparison_md.strip(), ""]
     if corpus_md:
         lines += ["## Corpus", "", corpus_md.strip(), ""]
     lines += [
@@ -107,23 +118,7 @@ def model_card(summary: Dict[str, Any], corpus_md: Optional[str], description: s
 
 
 def _ppl(loss: Optional[float]) -> Optional[float]:
-    import math
-
-    return None if loss is None else math.exp(min(loss, 50.0))
-
-
-def append_benchmark(model_dir: Path, bench: Dict[str, Any]) -> None:
-    """Add (or replace) a benchmark section in ``model_dir/README.md`` and ``run_info.json``."""
-    readme = model_dir / "README.md"
-    text = readme.read_text(encoding="utf8") if readme.exists() else f"# {model_dir.name}\n"
-    marker = "## Training loop benchmark"
-    text = text.split(marker)[0].rstrip() + "\n\n" + benchmark_md(bench) + "\n"
-    readme.write_text(text, encoding="utf8")
-    info_path = model_dir / "run_info.json"
-    if info_path.exists():
-        info = json.loads(info_path.read_text(encoding="utf8"))
-        info["benchmark"] = bench
-        info_path.write_text(json.dumps(info, indent=2), encoding="utf8")
+    return None if loss is None else perplexity(loss)
 
 
 def benchmark_md(bench: Dict[str, Any]) -> str:
@@ -142,3 +137,29 @@ def benchmark_md(bench: Dict[str, Any]) -> str:
         rows.append(f"| {name} | {r['tokens_per_s']:,.0f} | {r['wall_s']:.1f} | {r['tokens']:,} |")
     rows += ["", f"**Speed-up (ours / plain): {bench['ratio']:.2f}x**", ""]
     return "\n".join(rows)
+
+
+def benchmark_readme(bench: Dict[str, Any]) -> str:
+    """``README.md`` of a ``benchmark-pretrain`` output folder."""
+    hw = bench.get("hardware", {})
+    hw_text = ", ".join(hw.get("gpus") or []) or f"CPU only ({hw.get('cpu', '?')}, {hw.get('cpu_cores', '?')} cores)"
+    model = bench.get("model")
+    if isinstance(model, dict):
+        model = "random " + ", ".join(f"{k} {v}" for k, v in model.items()) + " model"
+    else:
+        model = f"model `{model}`"
+    return "\n".join(
+        [
+            "# Pretraining loop benchmark",
+            "",
+            f"Profile `{bench.get('config')}`, corpus `{bench.get('corpus')}`, {model}; {hw_text}. "
+            "Raw numbers: `benchmark.json`.",
+            "",
+            benchmark_md(bench),
+        ]
+    )
+
+
+def perplexity(loss: float) -> float:
+    """``exp(loss)``, capped at ``exp(50)``."""
+    return math.exp(min(loss, 50.0))

@@ -1,10 +1,12 @@
 """Whole word masking for SentencePiece (``▁`` word starts) tokenizers.
 
-transformers' ``DataCollatorForWholeWordMask`` finds words through BERT's
-``##`` continuation prefix, so with CamemBERT every piece looks like a word
-and sub-tokens are masked independently. This collator groups pieces into
-words from ``▁`` starts (plus the token after a special token), selects
-``mlm_probability`` of the WORDS, and applies the 80/10/10 rule per word.
+Hand-written on purpose, not a re-implementation of a library class:
+transformers' ``DataCollatorForWholeWordMask`` follows BERT's ``##``
+continuation convention, so with CamemBERT every piece looks like a word and
+the pieces of one word are masked independently (tests/pretrain/test_collator.py
+shows it). This collator groups pieces into words from ``▁`` starts (plus the
+token after a special token), selects ``mlm_probability`` of the WORDS, and
+applies the 80/10/10 rule per word.
 
 Masking is a pure function of ``(mask_seed, example ids)``: each example
 carries an ``idx`` (its global sample number), so a resumed run re-creates

@@ -7,11 +7,9 @@ from typing import Any, Dict, Optional, Union
 from confection import Config
 
 from .modeling import DEFAULT_PROFILE
-from .train import TRAINING_DEFAULTS
+from .mlm import TRAINING_DEFAULTS
 
 SECTIONS = {
-    # read by corpus_scripts/build_corpus.py (word caps, 0 = none); ignored here
-    "corpus": {"max_words": 0, "general_max_words": 0},
     "base": {"model": "", "general_steps": 1000},
     "tokenizer": {"vocab_size": 32000, "max_texts": 200_000, "seed": 0},
     "model": DEFAULT_PROFILE,

@@ -1,11 +1,16 @@
-"""One MLM training run with transformers' ``Trainer``.
+"""One masked-language-model training run with transformers' ``Trainer``.
 
 Trainer gives checkpoints with optimizer, scheduler and RNG state; masks
 depend only on ``(seed, sample idx)`` and the sampler is seeded, so
 ``resume=True`` continues a killed run at the same step on the same data.
+``checkpoints/settings.json`` records what a run was started with (the
+``[training]`` settings and digests of the data, tokenizer and initial
+weights): resuming from a checkpoint made with anything else is an error
+(:class:`ResumeMismatch`), never a silent mix of two runs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -15,19 +20,25 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
+import numpy as np
 import torch
 from accelerate import PartialState
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from .collator import DataCollatorForSentencePieceWholeWordMask
-from .data import PackedBlocks
+from .blocks import PackedBlocks
 from .modeling import as_masked_only, to_plain_mlm
 
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.jsonl"
 RUN_INFO_FILE = "run_info.json"
+CHECKPOINT_DIR = "checkpoints"
+SETTINGS_FILE = "settings.json"  # in CHECKPOINT_DIR: what the checkpoints were made with
+
+# settings that may change between a killed run and its resume (they do not change the result's meaning)
+RESUME_FREE_KEYS = ("num_threads",)
 
 # [training] keys and defaults
 TRAINING_DEFAULTS: Dict[str, Any] = {
@@ -83,6 +94,7 @@ class MetricsLogger(TrainerCallback):
         self.step_time = 0.0
         self._mark = (0.0, 0)  # (step_time, tokens) at the last train log
         self.last: Dict[str, Any] = {}
+        self.final = False  # set for the evaluation after training (tagged, replaced on resume)
 
     def on_train_begin(self, args, state, control, **kw):
         self._mark = (self.step_time, state.num_input_tokens_seen)
@@ -108,18 +120,33 @@ class MetricsLogger(TrainerCallback):
                 rec["tokens_per_s"] = dtok / dt
             self._mark = (self.step_time, state.num_input_tokens_seen)
         rec["tokens_seen"] = state.num_input_tokens_seen
+        if self.final:
+            rec["final"] = True
         self.last.update(rec)
         if self.is_main:
             with self.path.open("a", encoding="utf8") as f:
                 f.write(json.dumps(rec) + "\n")
 
 
+def _end_of_run(record: Dict[str, Any]) -> bool:
+    """The records ``trainer.train()`` and the final evaluation write once training is over."""
+    return "train_loss" in record or bool(record.get("final"))
+
+
 def truncate_metrics(path: Path, step: int) -> int:
-    """Drop records after ``step`` (a killed run's tail, replayed by resume); returns how many."""
+    """Drop the records a resume from ``step`` writes again; returns how many.
+
+    Those are the records after ``step`` (a killed run's tail) and the
+    end-of-run records (a finished run resumed from its last checkpoint).
+    """
     if not path.exists():
         return 0
     lines = path.read_text(encoding="utf8").splitlines()
-    keep = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
+    keep = [
+        line
+        for line in lines
+        if line.strip() and json.loads(line).get("step", 0) <= step and not _end_of_run(json.loads(line))
+    ]
     path.write_text("".join(line + "\n" for line in keep), encoding="utf8")
     return len(lines) - len(keep)
 
@@ -174,6 +201,87 @@ def training_arguments(cfg: Dict[str, Any], checkpoint_dir: Path, eval_on_start:
     )
 
 
+class ResumeMismatch(ValueError):
+    """``--resume`` found a checkpoint made with other settings, data or initial weights."""
+
+
+def _sha256(chunks) -> str:
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def blocks_digest(blocks: PackedBlocks) -> str:
+    """Digest of packed blocks (the token ids, their order and the block cuts)."""
+    return _sha256([np.ascontiguousarray(blocks.flat).tobytes(), np.ascontiguousarray(blocks.offsets).tobytes()])
+
+
+def weights_digest(model) -> str:
+    """Digest of a model's parameters and buffers (names, dtypes, shapes, values)."""
+
+    def chunks():
+        for name, tensor in sorted(model.state_dict().items()):
+            t = tensor.detach().cpu().contiguous()
+            yield f"{name}:{t.dtype}:{tuple(t.shape)}".encode("utf8")
+            yield t.reshape(-1).view(torch.uint8).numpy().tobytes()
+
+    return _sha256(chunks())
+
+
+def tokenizer_digest(tokenizer) -> str:
+    """Digest of a tokenizer's vocabulary and special tokens."""
+    vocab = sorted(tokenizer.get_vocab().items())
+    return _sha256([json.dumps([vocab, tokenizer.all_special_tokens], ensure_ascii=False).encode("utf8")])
+
+
+def resume_record(
+    cfg: Dict[str, Any], model, tokenizer, train_blocks: PackedBlocks, eval_blocks: PackedBlocks
+) -> Dict[str, Any]:
+    """What a run is made of: its settings and digests of its inputs (see :data:`SETTINGS_FILE`)."""
+    return {
+        "settings": {k: v for k, v in sorted(cfg.items()) if k not in RESUME_FREE_KEYS},
+        "digests": {
+            "initial weights": weights_digest(model),
+            "tokenizer": tokenizer_digest(tokenizer),
+            "training data (corpus, tokenizer and data order)": blocks_digest(train_blocks),
+            "validation data": blocks_digest(eval_blocks),
+        },
+    }
+
+
+def check_resume(ckpt_dir: Path, record: Dict[str, Any]) -> None:
+    """Raise :class:`ResumeMismatch` unless ``ckpt_dir`` was made with ``record``."""
+    path = Path(ckpt_dir) / SETTINGS_FILE
+    if not path.exists():
+        raise ResumeMismatch(
+            f"{ckpt_dir}: these checkpoints have no {SETTINGS_FILE}, so whether they were made with the same "
+            "settings cannot be checked; rerun without --resume to start afresh"
+        )
+    old = json.loads(path.read_text(encoding="utf8"))
+    diffs = []
+    for key in sorted(set(old.get("settings", {})) | set(record["settings"])):
+        a, b = old.get("settings", {}).get(key, "<unset>"), record["settings"].get(key, "<unset>")
+        if a != b:
+            diffs.append(f"{key}: {a!r} in the checkpoint, {b!r} now")
+    for key, value in record["digests"].items():
+        if old.get("digests", {}).get(key) != value:
+            diffs.append(f"{key} differ")
+    if diffs:
+        raise ResumeMismatch(
+            f"{ckpt_dir.parent}: the checkpoint to resume was made with different settings ("
+            + "; ".join(diffs)
+            + "). Rerun without --resume to start this run afresh (its folder is cleared), "
+            "or restore the settings it was started with."
+        )
+
+
+def last_checkpoint(run_dir: Path) -> Optional[str]:
+    """The newest Trainer checkpoint under ``run_dir/checkpoints``, if any."""
+    ckpt_dir = Path(run_dir) / CHECKPOINT_DIR
+    return get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+
+
 def run_mlm(
     run: str,
     model,
@@ -187,17 +295,27 @@ def run_mlm(
 ) -> Dict[str, Any]:
     """Train ``model`` for ``cfg['max_steps']`` optimizer steps; save it in ``run_dir``.
 
-    ``run_dir/checkpoints`` holds Trainer checkpoints; ``run_dir`` ends up a
-    Hugging Face model dir (safetensors, tokenizer, config, metrics.jsonl).
-    With ``resume`` the last checkpoint is continued; otherwise old
-    checkpoints and metrics are removed first. Returns a summary dict.
+    ``run_dir/checkpoints`` holds Trainer checkpoints and ``settings.json``;
+    ``run_dir`` ends up a Hugging Face model dir (safetensors, tokenizer,
+    config, metrics.jsonl, run_info.json). With ``resume`` the last
+    checkpoint is continued (a finished run is re-evaluated and saved
+    unchanged) after checking that it was made with the same settings, data,
+    tokenizer and initial weights (else :class:`ResumeMismatch`); without
+    it, or without a checkpoint, old checkpoints and metrics are removed
+    first. Returns a summary dict.
     """
     cfg = training_settings(cfg)
     threads = set_threads(int(cfg["num_threads"]))
     run_dir = Path(run_dir)
-    ckpt_dir = run_dir / "checkpoints"
+    ckpt_dir = run_dir / CHECKPOINT_DIR
     metrics = run_dir / METRICS_FILE
-    last_ckpt = get_last_checkpoint(str(ckpt_dir)) if resume and ckpt_dir.is_dir() else None
+    eval_ds = PackedBlocks(
+        eval_blocks.flat, eval_blocks.offsets[: min(eval_blocks.n_blocks, int(cfg["max_eval_blocks"])) + 1]
+    )
+    record = resume_record(cfg, model, tokenizer, train_blocks, eval_ds)
+    last_ckpt = last_checkpoint(run_dir) if resume else None
+    if last_ckpt:  # every process checks, so that all of them stop together
+        check_resume(ckpt_dir, record)
     state = PartialState()
     if state.is_main_process:  # file system changes once, also under DDP
         if not last_ckpt:
@@ -205,20 +323,19 @@ def run_mlm(
                 shutil.rmtree(ckpt_dir)
             if metrics.exists():
                 metrics.unlink()
+            ckpt_dir.mkdir(parents=True)
+            (ckpt_dir / SETTINGS_FILE).write_text(json.dumps(record, indent=2), encoding="utf8")
         else:
             step = int(Path(last_ckpt).name.split("-")[-1])
             dropped = truncate_metrics(metrics, step)
             logger.info("%s: resuming from %s (%d metric records after it dropped)", run, last_ckpt, dropped)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / RUN_INFO_FILE).unlink(missing_ok=True)  # not complete until this run ends
     state.wait_for_everyone()
 
     if cfg["masked_only_head"]:
         model = as_masked_only(model)
     eff_batch = int(cfg["batch_size"]) * int(cfg["grad_accum"]) * max(1, int(os.environ.get("WORLD_SIZE", "1")))
     train_ds = train_blocks.repeat_to(int(cfg["max_steps"]) * eff_batch)
-    eval_ds = PackedBlocks(
-        eval_blocks.flat, eval_blocks.offsets[: min(eval_blocks.n_blocks, int(cfg["max_eval_blocks"])) + 1]
-    )
     collator = DataCollatorForSentencePieceWholeWordMask(
         tokenizer=tokenizer, mlm_probability=float(cfg["mlm_probability"]), mask_seed=int(cfg["seed"]), pad_to_multiple_of=8
     )
@@ -235,8 +352,10 @@ def run_mlm(
     start = time.time()
     result = trainer.train(resume_from_checkpoint=last_ckpt or None)
     wall = time.time() - start
+    logger_cb.final = True
     final_eval = trainer.evaluate()
     summary = _summary(run, trainer, logger_cb, result, final_eval, wall, threads, train_blocks, eval_ds, cfg, metrics)
+    summary["resumed_from_step"] = int(Path(last_ckpt).name.split("-")[-1]) if last_ckpt else None
     if trainer.is_world_process_zero():
         plain = to_plain_mlm(trainer.model)
         plain.save_pretrained(str(run_dir), safe_serialization=True)

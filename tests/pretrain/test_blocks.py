@@ -6,7 +6,7 @@ from datasets import Dataset
 from transformers import AutoTokenizer
 
 from spacy_cbio.pretrain.collator import word_start_table
-from spacy_cbio.pretrain.data import PackedBlocks, tokenize_and_pack
+from spacy_cbio.pretrain.blocks import PackedBlocks, tokenize_and_pack
 from spacy_cbio.pretrain.testing import sample_texts
 
 

@@ -1,0 +1,248 @@
+"""The ``tiny`` pretraining stage through its CLI commands (stage.py, cli.py, card.py).
+
+``split``: pretrain-tokenizer, pretrain-run general/bio/control and
+pretrain-report, as the spaCy project runs them; ``whole``: the ``pretrain``
+convenience command. Both must give the same models.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+import torch
+import typer
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from spacy_cbio.pretrain.cli import pretrain, pretrain_report, pretrain_run, pretrain_tokenizer
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "pretrain" / "tiny.cfg"
+UNREACHABLE = "almanach/not-reachable-offline"
+RUNS = ("general", "bio", "control")
+STEPS = "8"  # per run (tiny.cfg has 16): half the time, the same code paths
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("pretrain-tokenizer")(pretrain_tokenizer)
+    app.command("pretrain-run")(pretrain_run)
+    app.command("pretrain-report")(pretrain_report)
+    app.command("pretrain")(pretrain)
+    return app
+
+
+def invoke(*args) -> "typer.testing.Result":
+    return CliRunner().invoke(_app(), [str(a) for a in args])
+
+
+def _ok(result) -> str:
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def _snapshot(root: Path) -> Dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def split(corpora, tmp_path_factory):
+    """The stage as separate commands (the base is unreachable: tokenizer and general from scratch)."""
+    out = tmp_path_factory.mktemp("split")
+    bio, general = corpora["bio"], corpora["general"]
+    outputs: List[str] = []
+    outputs.append(_ok(invoke("pretrain-tokenizer", CONFIG, general, out / "tokenizer", "--base", UNREACHABLE)))
+    outputs.append(_ok(invoke("pretrain-run", "general", CONFIG, general, out / "general",
+                              "--tokenizer", out / "tokenizer", "--init", UNREACHABLE, "--steps", STEPS)))
+    snapshots = {"general": _snapshot(out / "general")}
+    outputs.append(_ok(invoke("pretrain-run", "bio", CONFIG, bio, out / "bio", "--init", out / "general",
+                              "--steps", STEPS)))
+    outputs.append(_ok(invoke("pretrain-run", "control", CONFIG, general, out / "control", "--init", out / "general",
+                              "--steps", STEPS)))
+    snapshots.update(bio=_snapshot(out / "bio"), control=_snapshot(out / "control"))
+    outputs.append(_ok(invoke("pretrain-report", CONFIG, bio, out, "--general-corpus", general)))
+    return out, outputs, snapshots
+
+
+@pytest.fixture(scope="module")
+def whole(corpora, tmp_path_factory):
+    """The stage in one process with the ``pretrain`` command."""
+    out = tmp_path_factory.mktemp("whole") / "out"
+    output = _ok(invoke("pretrain", CONFIG, corpora["bio"], out, "--general-corpus", corpora["general"],
+                        "--base", UNREACHABLE, "--general-steps", STEPS, "--max-steps", STEPS))
+    return out, output
+
+
+def test_unreachable_base_falls_back_cleanly(split, whole):
+    _, outputs, _ = split
+    for output in (outputs[0], outputs[1], whole[1]):
+        assert "unreachable" in output and "Falling back to from-scratch" in output
+
+
+def test_split_commands_and_pretrain_give_the_same_models(split, whole):
+    a, b = split[0], whole[0]
+    assert (a / "tokenizer" / "sentencepiece.bpe.model").read_bytes() == (
+        b / "tokenizer" / "sentencepiece.bpe.model").read_bytes()
+    for run in (*RUNS, "model"):
+        wa, wb = load_file(a / run / "model.safetensors"), load_file(b / run / "model.safetensors")
+        assert wa.keys() == wb.keys()
+        for name in wa:
+            assert torch.equal(wa[name], wb[name]), (run, name)
+    for run in RUNS:
+        ia, ib = (json.loads((d / run / "run_info.json").read_text()) for d in (a, b))
+        for key in ("steps", "tokens_seen", "train_loss_last", "eval_loss_final", "shuffle_seed"):
+            assert ia[key] == ib[key], (run, key)
+    ca, cb = (json.loads((d / "report" / "comparison.json").read_text()) for d in (a, b))
+    assert ca["loss"] == cb["loss"]
+
+
+def test_runs_lower_the_loss_and_write_metrics(split):
+    out = split[0]
+    for run in RUNS:
+        info = json.loads((out / run / "run_info.json").read_text())
+        assert info["completed"] and info["steps"] == int(STEPS) and info["resumed_from_step"] is None
+        assert info["eval_loss_final"] < info["eval_loss_first"], run
+        assert info["train_loss_last"] < info["train_loss_first"], run
+        records = [json.loads(x) for x in (out / run / "metrics.jsonl").read_text().splitlines()]
+        assert any("eval_perplexity" in r for r in records)
+        assert any(r.get("tokens_per_s", 0) > 0 for r in records)
+        assert any("learning_rate" in r for r in records)
+    assert json.loads((out / "general" / "run_info.json").read_text())["init"] == "random initialisation"
+    assert json.loads((out / "bio" / "run_info.json").read_text())["init"] == str(out / "general")
+    # control reads the general corpus in another order than the general run
+    assert json.loads((out / "control" / "run_info.json").read_text())["shuffle_seed"] != json.loads(
+        (out / "general" / "run_info.json").read_text())["shuffle_seed"]
+    tok = json.loads((out / "tokenizer" / "tokenizer_info.json").read_text())
+    assert tok["source"] == "trained" and tok["documents"] > 0
+    comparison = json.loads((out / "report" / "comparison.json").read_text())
+    assert set(comparison["loss"]) == set(RUNS)
+    assert comparison["runs"]["general"]["init"] == "random initialisation"
+    # the domain effect is measurable: bio beats control on biomedical text
+    loss = comparison["loss"]
+    assert loss["bio"]["biomedical"] < loss["control"]["biomedical"]
+    # a run's own final validation loss is the report's number on its own set (same blocks, same masks)
+    assert comparison["loss"]["bio"]["biomedical"] == pytest.approx(
+        json.loads((out / "bio" / "run_info.json").read_text())["eval_loss_final"], rel=0.02)
+
+
+def test_report_writes_only_report_and_model(split):
+    out, _, before = split
+    for run in RUNS:
+        assert _snapshot(out / run) == before[run], f"pretrain-report changed {run}/"
+    assert {p.name for p in (out / "report").iterdir()} == {"comparison.json", "README.md"}
+    text = (out / "report" / "README.md").read_text()
+    assert "| bio |" in text and "| control |" in text and "perplexity" in text
+
+
+def test_outputs_are_offline_loadable_models_with_cards(split, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    out = split[0]
+    for run in (*RUNS, "model"):
+        names = {p.name for p in (out / run).iterdir()}
+        assert {"model.safetensors", "config.json", "tokenizer.json", "README.md", "metrics.jsonl",
+                "run_info.json"} <= names
+        assert "pytorch_model.bin" not in names
+    assert not (out / "model" / "checkpoints").exists()
+    assert (out / "bio" / "checkpoints").is_dir()
+    model = AutoModelForMaskedLM.from_pretrained(out / "model")
+    assert type(model).__name__ == "CamembertForMaskedLM"
+    tok = AutoTokenizer.from_pretrained(out / "model")
+    assert model.get_input_embeddings().num_embeddings > tok.mask_token_id
+    # each run's card: its own corpus, numbers and validation perplexity, not the others'
+    for run, corpus in (("general", "fr_general_sample"), ("bio", "fr_bio_sample"), ("control", "fr_general_sample")):
+        card = (out / run / "README.md").read_text()
+        info = json.loads((out / run / "run_info.json").read_text())
+        for needle in (corpus, "tokens seen", f"{info['tokens_seen']:,}", "validation perplexity",
+                       f"{info['eval_perplexity_final']:.2f}", "hardware", "seed", "transformers"):
+            assert needle in card, (run, needle)
+        assert "| control |" not in card  # the cross-evaluation is the report's
+    card = (out / "model" / "README.md").read_text()
+    for needle in ("fr_bio_sample", "tokens seen", "validation perplexity", "AutoModelForMaskedLM.from_pretrained",
+                   "| bio |", "| control |", "| general |"):
+        assert needle in card, needle
+
+    import spacy
+
+    nlp = spacy.blank("fr")
+    nlp.add_pipe("transformer", config={"model": {"name": str(out / "model")}})
+    nlp.initialize()
+    doc = nlp("Le scanner thoracique a montré un épanchement pleural.")
+    assert doc._.trf_data.tensors[0].shape[-1] == model.config.hidden_size
+
+
+def test_resume_with_other_settings_fails_and_a_fresh_run_clears_the_folder(split, corpora, tmp_path):
+    out = split[0]
+    run_dir = tmp_path / "bio"
+    shutil.copytree(out / "bio", run_dir)
+    before = _snapshot(run_dir)
+    result = invoke("pretrain-run", "bio", CONFIG, corpora["bio"], run_dir, "--init", out / "general",
+                    "--resume", "--steps", "4")
+    assert result.exit_code == 1, result.output
+    assert "different settings" in result.output and f"max_steps: {STEPS} in the checkpoint, 4 now" in result.output
+    assert "Traceback" not in result.output
+    assert _snapshot(run_dir) == before  # nothing touched
+    # another init is another run too
+    result = invoke("pretrain-run", "bio", CONFIG, corpora["bio"], run_dir, "--init", out / "control", "--resume",
+                    "--steps", STEPS)
+    assert result.exit_code == 1 and "initial weights" in result.output, result.output
+
+    (run_dir / "stray.txt").write_text("left from an earlier run")
+    _ok(invoke("pretrain-run", "bio", CONFIG, corpora["bio"], run_dir, "--init", out / "general", "--steps", "2"))
+    assert not (run_dir / "stray.txt").exists()
+    assert json.loads((run_dir / "run_info.json").read_text())["steps"] == 2
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("checkpoint-*")) == ["checkpoint-2"]
+
+
+def test_reachable_local_base_is_continued_without_a_general_run(corpora, tiny_hf_model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    out = tmp_path / "out"
+    output = _ok(invoke("pretrain", CONFIG, corpora["bio"], out, "--base", tiny_hf_model_dir, "--max-steps", "4"))
+    assert "Falling back" not in output
+    assert not (out / "tokenizer").exists() and not (out / "control").exists()
+    assert not (out / "general" / "metrics.jsonl").exists()  # the base, saved, not trained
+    assert json.loads((out / "general" / "run_info.json").read_text())["init"] == str(tiny_hf_model_dir)
+    info = json.loads((out / "bio" / "run_info.json").read_text())
+    assert info["steps"] == 4 and info["init"] == str(out / "general")
+    assert set(json.loads((out / "report" / "comparison.json").read_text())["loss"]) == {"general", "bio"}
+    # continual pretraining keeps the base's tokenizer
+    base_vocab = AutoTokenizer.from_pretrained(tiny_hf_model_dir).get_vocab()
+    assert AutoTokenizer.from_pretrained(out / "model").get_vocab() == base_vocab
+    # the tokenizer step trains nothing when the base is reachable
+    tok_dir = tmp_path / "tokenizer"
+    _ok(invoke("pretrain-tokenizer", CONFIG, corpora["general"], tok_dir, "--base", tiny_hf_model_dir))
+    assert json.loads((tok_dir / "tokenizer_info.json").read_text())["source"] == "base"
+    assert AutoTokenizer.from_pretrained(tok_dir).get_vocab() == base_vocab
+
+
+def test_clear_errors(corpora, tiny_hf_model_dir, tmp_path):
+    bio, general = corpora["bio"], corpora["general"]
+    cases = [
+        (("pretrain", CONFIG, bio, tmp_path / "o", "--base", ""), "general corpus"),
+        (("pretrain-run", "general", CONFIG, general, tmp_path / "g", "--init", UNREACHABLE), "--tokenizer"),
+        (("pretrain-run", "bio", CONFIG, bio, tmp_path / "b"), "--init"),
+        (("pretrain-run", "bio", CONFIG, bio, tmp_path / "b", "--init", tmp_path / "missing"), "unreachable"),
+        (("pretrain-run", "bio", CONFIG, tmp_path, tmp_path / "b", "--init", tiny_hf_model_dir), "no dataset here"),
+        (("pretrain-report", CONFIG, bio, tmp_path), "no finished run"),
+    ]
+    for args, message in cases:
+        result = invoke(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output, (args, result.output)
+    # a missing corpus folder is a usage error naming it
+    result = invoke("pretrain-tokenizer", CONFIG, tmp_path / "nowhere", tmp_path / "t")
+    assert result.exit_code == 2 and "does not exist" in result.output
+    # an output folder this stage did not write is never deleted
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    result = invoke("pretrain-tokenizer", CONFIG, general, foreign)
+    assert result.exit_code == 1 and "refusing to delete" in result.output
+    assert (foreign / "notes.txt").read_text() == "mine"
