@@ -242,7 +242,7 @@ def _to_dataset(rows: List[Tuple[str, str, List[str]]], datasets: Any) -> Any:
 
 
 def profile_max_words(config: Path, general: bool) -> int:
-    """Word cap of a pretraining profile: ``[corpus] max_words`` (or ``general_max_words``)."""
+    """Word cap of a corpus profile (configs/corpus/*.cfg or configs/vectors/*.cfg): ``[corpus] max_words`` (or ``general_max_words``)."""
     from confection import Config
 
     section = Config().from_disk(config, interpolate=False).get("corpus", {})
@@ -255,7 +255,7 @@ def profile_max_words(config: Path, general: bool) -> int:
 def build(
     mirror: Path = typer.Option(Path("assets"), "--mirror", help="Data root (the mirror of the raw corpora)."),
     output: Path = typer.Option(Path("corpus/pretrain/full"), "--output", help="Output folder."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Pretraining profile (configs/pretrain/*.cfg): its [corpus] section gives max_words / general_max_words when --max-words is not given."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Corpus profile (configs/corpus/*.cfg for the pretraining samples, configs/vectors/*.cfg for the vectors corpora): its [corpus] section gives max_words / general_max_words when --max-words is not given."),
     max_words: Optional[int] = typer.Option(None, "--max-words", help="Word cap, source-stratified (0 = no cap; default: the profile's, else 0)."),
     general: bool = typer.Option(False, "--general", help="Build the general-French corpus instead."),
     extra_dir: Optional[List[Path]] = typer.Option(None, "--extra-dir", help="Extra folder of *.txt (repeatable)."),

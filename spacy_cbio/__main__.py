@@ -20,8 +20,12 @@ app = typer.Typer(
 COMMANDS = [
     ("spacy_cbio.data.cli", "assets", "assets"),
     ("spacy_cbio.data.cli", "convert", "convert"),
+    ("spacy_cbio.pretrain.cli", "pretrain_tokenizer", "pretrain-tokenizer"),
+    ("spacy_cbio.pretrain.cli", "pretrain_run", "pretrain-run"),
+    ("spacy_cbio.pretrain.cli", "pretrain_report", "pretrain-report"),
     ("spacy_cbio.pretrain.cli", "pretrain", "pretrain"),
     ("spacy_cbio.pretrain.cli", "benchmark", "benchmark-pretrain"),
+    ("spacy_cbio.vectors.cli", "vectors", "vectors"),
     ("spacy_cbio.train.cli", "assemble_config_cmd", "assemble-config"),
     ("spacy_cbio.train.cli", "train", "train"),
     ("spacy_cbio.evaluate.cli", "evaluate", "evaluate"),
@@ -30,11 +34,16 @@ COMMANDS = [
     ("spacy_cbio.package.cli", "package", "package"),
 ]
 
+# Commands that take spaCy config overrides (--section.key value), registered as `spacy train` is.
+OVERRIDE_COMMANDS = ("assemble-config", "train")
+OVERRIDES_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
+
 
 def _register() -> None:
     for module_name, func_name, command in COMMANDS:
         module = importlib.import_module(module_name)
-        app.command(command)(getattr(module, func_name))
+        settings = OVERRIDES_CONTEXT if command in OVERRIDE_COMMANDS else None
+        app.command(command, context_settings=settings)(getattr(module, func_name))
 
 
 _register()
