@@ -42,3 +42,12 @@ def tiny_hf_model_dir(tmp_path_factory) -> Path:
     from spacy_cbio.pretrain.testing import make_tiny_model
 
     return make_tiny_model(tmp_path_factory.mktemp("tiny_camembert"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_torch_thread():
+    """Tiny models run single-threaded: as fast, and robust to busy cores."""
+    from spacy_cbio.train.testing import torch_threads
+
+    with torch_threads(1):
+        yield
