@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import click
 import srsly
@@ -17,13 +17,15 @@ from confection import Config
 from spacy.cli._util import parse_config_overrides
 
 from ..about import NER_LIBRARIES, library_versions
-from .config import HEADS, assemble_config
+from .config import HEADS, RECIPES, assemble_cnn_config, assemble_config
 
 # Registered functions used by the configs (reader, schedule, component and its scorer).
 from . import readers, schedules  # noqa: F401
 from ..components import features, token_ner  # noqa: F401
 
 PROFILE_HELP = "Profile: tiny, small, paper (spacy_cbio/configs/ner/profiles/), or a .cfg file."
+RECIPE_HELP = ("transformer (the project's pipelines: base config + head + features + profile) or cnn (spaCy's CNN "
+               "baseline, `spacy init config --optimize accuracy`: no transformer, profile and head unused).")
 HEAD_HELP = f"NER head: {' or '.join(HEADS)} (token: cbio_token_ner; transition: spaCy's ner)."
 
 
@@ -45,15 +47,39 @@ def _data_help(missing: List[str]) -> str:
     return message
 
 
+def vectors_available(name: Any) -> bool:
+    """Whether ``name`` is a vectors directory or an installed spaCy package."""
+    import spacy.util
+
+    return name is not None and (Path(str(name)).exists() or spacy.util.is_package(str(name)))
+
+
+def build_config(recipe: str, profile: str, head: str, overrides: Dict[str, Any],
+                 echo: Callable[[str], None] = print) -> Config:
+    """The training config of ``recipe``. For the CNN baseline, vectors that are not installed
+    are reported and left out (the baseline then runs without static vectors)."""
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {RECIPES}, not {recipe!r}")
+    if recipe == "transformer":
+        return assemble_config(profile, head=head, overrides=overrides)
+    vectors = overrides.get("paths.vectors")
+    if vectors is not None and not vectors_available(vectors):
+        echo(f"WARNING: vectors {vectors!r} are neither a directory nor an installed spaCy package "
+             f"(pip install {vectors}?): the CNN baseline runs without static vectors.")
+        overrides = {**overrides, "paths.vectors": None}
+    return assemble_cnn_config(overrides)
+
+
 def check_inputs(config: Config) -> None:
     """Raise ``ValueError`` without a local transformer (or without the vectors that stacked
     features need), ``MissingDataError`` without train/dev data."""
     paths = config["paths"]
-    transformer = paths.get("transformer")
-    if transformer is None:
-        raise ValueError("not set: give a local Hugging Face model directory (--paths.transformer DIR)")
-    if not Path(str(transformer)).is_dir():
-        raise ValueError(f"{transformer} is not a local Hugging Face model directory")
+    if config["cbio"].get("recipe", "transformer") == "transformer":
+        transformer = paths.get("transformer")
+        if transformer is None:
+            raise ValueError("not set: give a local Hugging Face model directory (--paths.transformer DIR)")
+        if not Path(str(transformer)).is_dir():
+            raise ValueError(f"{transformer} is not a local Hugging Face model directory")
     if config["cbio"]["features"] == "stacked":
         vectors = paths.get("vectors")
         if vectors is None or not Path(str(vectors)).exists():
@@ -71,6 +97,7 @@ def train_pipeline(
     overrides: Optional[Dict[str, Any]] = None,
     *,
     head: str = "token",
+    recipe: str = "transformer",
     gpu_id: int = -1,
     threads: int = 0,
 ) -> Path:
@@ -78,7 +105,7 @@ def train_pipeline(
 
     RETURNS: ``<output>/model-best``, the best checkpoint on dev.
     """
-    config = assemble_config(profile, head=head, overrides=overrides)
+    config = build_config(recipe, profile, head, overrides or {})
     check_inputs(config)
     return _train(config, Path(output), profile=profile, head=head, overrides=overrides or {},
                   gpu_id=gpu_id, threads=threads)
@@ -95,6 +122,8 @@ def _train(config: Config, output: Path, *, profile: str, head: str, overrides: 
     config_path = output / "config.cfg"
     config.to_disk(config_path)
     run_info = {
+        "recipe": config["cbio"].get("recipe", "transformer"),
+        "features": config["cbio"]["features"],
         "profile": profile,
         "head": head,
         "seed": config["system"]["seed"],
@@ -123,13 +152,14 @@ def assemble_config_cmd(
     output: Path = typer.Argument(..., help="Where to write the assembled config (.cfg)."),
     profile: str = typer.Option("small", "--profile", "-p", help=PROFILE_HELP),
     head: str = typer.Option("token", "--head", help=HEAD_HELP),
+    recipe: str = typer.Option("transformer", "--recipe", help=RECIPE_HELP),
 ) -> None:
     """Write a NER training config: base + head + profile + overrides (--paths.train PATH --section.key VALUE).
 
     The result trains with plain `python -m spacy train CONFIG` (spacy-cbio installed).
     """
     try:
-        config = assemble_config(profile, head=head, overrides=_overrides(ctx))
+        config = build_config(recipe, profile, head, _overrides(ctx), echo=typer.echo)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--profile/--head/overrides")
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +172,7 @@ def train(
     output: Path = typer.Argument(..., help="Output folder: config.cfg, run.json, model-best, model-last."),
     profile: str = typer.Option("small", "--profile", "-p", help=PROFILE_HELP),
     head: str = typer.Option("token", "--head", help=HEAD_HELP),
+    recipe: str = typer.Option("transformer", "--recipe", help=RECIPE_HELP),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default). 1 is much faster when other jobs share the cores."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the train/dev DocBins are absent (CAS1/CAS2 without the data)."),
@@ -158,7 +189,7 @@ def train(
     """
     overrides = _overrides(ctx)
     try:
-        config = assemble_config(profile, head=head, overrides=overrides)
+        config = build_config(recipe, profile, head, overrides, echo=typer.echo)
     except ValueError as err:
         raise typer.BadParameter(str(err), param_hint="--profile/--head/overrides")
     try:

@@ -19,6 +19,9 @@ from confection import Config
 
 HEADS = ("token", "transition")
 FEATURES = ("transformer", "stacked")
+# transformer: base.cfg + head + features + profile; cnn: spaCy's CNN baseline (cnn.cfg, no profile)
+RECIPES = ("transformer", "cnn")
+STATIC_VECTORS_KEY = "components.tok2vec.model.embed.include_static_vectors"
 # Model types whose position ids start after the padding index (RoBERTa family).
 _PADDING_OFFSET_TYPES = {"roberta", "camembert", "xlm-roberta", "xlm_roberta"}
 MAX_LENGTH_KEY = "components.transformer.model.tokenizer_config.model_max_length"
@@ -76,6 +79,16 @@ def model_max_length(transformer: PathLike) -> Optional[int]:
         if isinstance(tok_max, (int, float)) and 0 < tok_max < limit:
             limit = int(tok_max)
     return limit
+
+
+def assemble_cnn_config(overrides: Optional[Dict[str, Any]] = None, root: Optional[Path] = None) -> Config:
+    """spaCy's CNN NER baseline (``cnn.cfg``) with ``overrides``; without ``paths.vectors`` its
+    embedding does not include static vectors."""
+    config = _load((root or config_dir()) / "cnn.cfg")
+    overrides = {key: str(v) if isinstance(v, Path) else v for key, v in (overrides or {}).items()}
+    if overrides.get("paths.vectors") is None and STATIC_VECTORS_KEY not in overrides:
+        overrides[STATIC_VECTORS_KEY] = False
+    return Config().from_str(config.to_str(), overrides=overrides, interpolate=False)
 
 
 def assemble_config(

@@ -1,0 +1,60 @@
+"""The spaCy CNN baseline recipe (`train --recipe cnn`): with and without static vectors."""
+import numpy
+import pytest
+import spacy
+from spacy.vectors import Vectors
+
+from spacy_cbio.train.cli import build_config, train_pipeline
+from spacy_cbio.train.testing import write_toy_corpus
+
+FEW_STEPS = {"training.max_steps": 3, "training.eval_frequency": 1,
+             "components.tok2vec.model.encode.width": 32, "components.tok2vec.model.encode.depth": 2}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    return write_toy_corpus(tmp_path_factory.mktemp("toy_corpus"))
+
+
+@pytest.fixture(scope="module")
+def vectors_dir(tmp_path_factory):
+    nlp = spacy.blank("fr")
+    data = numpy.random.default_rng(0).normal(size=(300, 8)).astype("float32")
+    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=data, mode="floret", minn=3, maxn=4, hash_count=2)
+    path = tmp_path_factory.mktemp("vectors") / "floret"
+    nlp.to_disk(path)
+    return path
+
+
+def test_cnn_without_vectors_trains(toy, tmp_path):
+    train_pipeline(tmp_path, overrides={**toy, **FEW_STEPS}, recipe="cnn", threads=1)
+    nlp = spacy.load(tmp_path / "model-best")
+    assert nlp.pipe_names == ["tok2vec", "ner"]
+    assert nlp.get_pipe_meta("ner").factory == "ner"
+    assert nlp.config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is False
+    assert nlp.vocab.vectors.shape[0] == 0
+    assert set(nlp.get_pipe("ner").labels) == {"CHEM", "DISO"}
+    assert spacy.util.srsly.read_json(tmp_path / "run.json")["recipe"] == "cnn"
+
+
+def test_cnn_with_vectors_uses_them(toy, vectors_dir, tmp_path):
+    train_pipeline(tmp_path, overrides={**toy, **FEW_STEPS, "paths.vectors": str(vectors_dir)}, recipe="cnn",
+                   threads=1)
+    nlp = spacy.load(tmp_path / "model-best")
+    assert nlp.config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is True
+    assert nlp.vocab.vectors.shape == (300, 8) and nlp.vocab.vectors.mode == "floret"
+    nlp("Le patient a une fièvre .")
+
+
+def test_missing_vectors_package_is_reported_and_left_out(toy):
+    messages = []
+    config = build_config("cnn", "small", "token", {**toy, "paths.vectors": "fr_core_news_nonexistent"},
+                          echo=messages.append)
+    assert config["paths"]["vectors"] is None
+    assert config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is False
+    assert "fr_core_news_nonexistent" in messages[0] and "without static vectors" in messages[0]
+
+
+def test_unknown_recipe_is_an_error(toy):
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        build_config("lstm", "small", "token", toy)
