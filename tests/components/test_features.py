@@ -12,6 +12,7 @@ from spacy_cbio.train.config import assemble_config
 from spacy_cbio.train.testing import write_toy_corpus
 
 STATIC_SMALL = {  # a narrow static tok2vec keeps the tests fast
+    "components.ner.model.tok2vec.static.embed.width": 32,
     "components.ner.model.tok2vec.static.encode.width": 32,
     "components.ner.model.tok2vec.static.encode.depth": 2,
 }
