@@ -100,7 +100,7 @@ def run_benchmark(
                                  seed=int(settings["seed"]))
     packed = tokenize_and_pack(dd["train"], tokenizer, seq_len, n, desc="benchmark: packing")
     packed = packed.repeat_to(n)
-    docs = dd["train"].select(range(min(len(dd["train"]), 4 * n)))
+    docs = dd["train"].select(range(min(len(dd["train"]), 4 * n)), keep_in_memory=True)
     enc = tokenizer([t for t in docs["text"] if t and t.strip()], truncation=True, max_length=seq_len)
     plain_ids = enc["input_ids"]
     plain_ds = Dataset.from_dict({"input_ids": [plain_ids[i % len(plain_ids)] for i in range(n)]})

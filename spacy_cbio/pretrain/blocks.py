@@ -156,7 +156,7 @@ def tokenize_and_pack(
     not tokenized). Empty documents are skipped and counted.
     """
     if seed is not None:
-        dataset = dataset.shuffle(seed=seed)
+        dataset = dataset.shuffle(seed=seed, keep_in_memory=True)  # no cache file in the corpus folder (a weasel output)
     packer = Packer(tokenizer, seq_len)
     parts: List[np.ndarray] = []
     lengths: List[int] = []
