@@ -51,3 +51,18 @@ def _single_torch_thread():
 
     with torch_threads(1):
         yield
+
+
+@pytest.fixture(scope="session")
+def floret_dir(tmp_path_factory) -> Path:
+    """A spaCy vectors directory with a random floret table (500 rows x 12, n-grams 3-4)."""
+    import numpy
+    import spacy
+    from spacy.vectors import Vectors
+
+    nlp = spacy.blank("fr")
+    data = numpy.random.default_rng(0).normal(size=(500, 12)).astype("float32")
+    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=data, mode="floret", minn=3, maxn=4, hash_count=2)
+    path = tmp_path_factory.mktemp("floret") / "vectors"
+    nlp.to_disk(path)
+    return path

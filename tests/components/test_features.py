@@ -4,7 +4,6 @@ import pytest
 import spacy
 from spacy import util
 from spacy.training.initialize import init_nlp
-from spacy.vectors import Vectors
 from thinc.api import Adam
 
 from spacy_cbio.train.cli import check_inputs, train_pipeline
@@ -16,17 +15,6 @@ STATIC_SMALL = {  # a narrow static tok2vec keeps the tests fast
     "components.ner.model.tok2vec.static.encode.width": 32,
     "components.ner.model.tok2vec.static.encode.depth": 2,
 }
-
-
-@pytest.fixture(scope="module")
-def floret_dir(tmp_path_factory):
-    """A random floret table (mode floret: every word gets a vector from its n-grams)."""
-    nlp = spacy.blank("fr")
-    data = numpy.random.default_rng(0).normal(size=(500, 12)).astype("float32")
-    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=data, mode="floret", minn=3, maxn=4, hash_count=2)
-    path = tmp_path_factory.mktemp("floret") / "vectors"
-    nlp.to_disk(path)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
 """The spaCy CNN baseline recipe (`train --recipe cnn`): with and without static vectors."""
-import numpy
 import pytest
 import spacy
-from spacy.vectors import Vectors
 
 from spacy_cbio.train.cli import build_config, train_pipeline
 from spacy_cbio.train.testing import write_toy_corpus
@@ -16,16 +14,6 @@ def toy(tmp_path_factory):
     return write_toy_corpus(tmp_path_factory.mktemp("toy_corpus"))
 
 
-@pytest.fixture(scope="module")
-def vectors_dir(tmp_path_factory):
-    nlp = spacy.blank("fr")
-    data = numpy.random.default_rng(0).normal(size=(300, 8)).astype("float32")
-    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=data, mode="floret", minn=3, maxn=4, hash_count=2)
-    path = tmp_path_factory.mktemp("vectors") / "floret"
-    nlp.to_disk(path)
-    return path
-
-
 def test_cnn_without_vectors_trains(toy, tmp_path):
     train_pipeline(tmp_path, overrides={**toy, **FEW_STEPS}, recipe="cnn", threads=1)
     nlp = spacy.load(tmp_path / "model-best")
@@ -37,12 +25,12 @@ def test_cnn_without_vectors_trains(toy, tmp_path):
     assert spacy.util.srsly.read_json(tmp_path / "run.json")["recipe"] == "cnn"
 
 
-def test_cnn_with_vectors_uses_them(toy, vectors_dir, tmp_path):
-    train_pipeline(tmp_path, overrides={**toy, **FEW_STEPS, "paths.vectors": str(vectors_dir)}, recipe="cnn",
+def test_cnn_with_vectors_uses_them(toy, floret_dir, tmp_path):
+    train_pipeline(tmp_path, overrides={**toy, **FEW_STEPS, "paths.vectors": str(floret_dir)}, recipe="cnn",
                    threads=1)
     nlp = spacy.load(tmp_path / "model-best")
     assert nlp.config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is True
-    assert nlp.vocab.vectors.shape == (300, 8) and nlp.vocab.vectors.mode == "floret"
+    assert nlp.vocab.vectors.shape == (500, 12) and nlp.vocab.vectors.mode == "floret"
     nlp("Le patient a une fièvre .")
 
 
