@@ -36,6 +36,20 @@ def performance_from_metrics(metrics: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
+def pipeline_features(model_dir: Path) -> Dict[str, Any]:
+    """``[cbio]`` of the trained pipeline's config: recipe and token features of the NER head
+    (``transformer``, or ``stacked``: transformer + static vectors, whose table is described)."""
+    from confection import Config
+
+    config_file = model_dir / "config.cfg"
+    cbio = dict(Config().from_disk(config_file, interpolate=False).get("cbio", {})) if config_file.exists() else {}
+    features: Dict[str, Any] = {"recipe": cbio.get("recipe", "transformer"), "features": cbio.get("features", "transformer")}
+    vectors = _read_json(model_dir / "meta.json").get("vectors", {})
+    if vectors.get("width"):
+        features["static_vectors"] = {k: vectors.get(k) for k in ("width", "vectors", "keys", "mode") if k in vectors}
+    return features
+
+
 def build_meta(
     model_dir: Path,
     dataset: str,
@@ -59,6 +73,7 @@ def build_meta(
         raise ValueError(f"{model_dir} predicts {sorted(predicted - set(spec.labels))}, "
                          f"which {dataset} does not have ({', '.join(spec.labels)})")
     metrics = _read_json(metrics_path)
+    features = pipeline_features(Path(model_dir))
     # spaCy's meta schema wants str values in sources: the dataset's labels go under spacy_cbio.
     sources: List[Dict[str, str]] = [
         {"name": spec.name, "description": spec.description, "url": spec.url, "license": spec.licence}
@@ -94,5 +109,6 @@ def build_meta(
         "base_model": base_model,
         "test_metrics_file": str(metrics_path) if metrics_path else None,
         "scoring": "seqeval strict mode, IOB2",
+        "features": features,
     }
     return meta

@@ -88,6 +88,18 @@ def test_build_meta_records_data_licence_scores_and_base(trained_pipeline, tmp_p
     assert DATASETS["quaero"].description in meta["description"]
     emea = build_meta(trained_pipeline, "emea", "cbio_ner_emea")
     assert emea["sources"][0]["name"] == "emea" and DATASETS["emea"].description in emea["description"]
+    # the trained pipeline's token features (tiny profile: the transformer alone, no vectors)
+    assert meta["spacy_cbio"]["features"] == {"recipe": "transformer", "features": "transformer"}
+
+
+def test_meta_records_stacked_features(tmp_path):
+    from spacy_cbio.package.meta import pipeline_features
+
+    (tmp_path / "config.cfg").write_text('[cbio]\nrecipe = "transformer"\nfeatures = "stacked"\n', encoding="utf8")
+    (tmp_path / "meta.json").write_text('{"vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"}}',
+                                        encoding="utf8")
+    assert pipeline_features(tmp_path) == {"recipe": "transformer", "features": "stacked",
+                                           "static_vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"}}
 
 
 def test_build_meta_rejects_wrong_dataset_and_non_pipeline(trained_pipeline, tmp_path):

@@ -14,7 +14,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "pretrain"
 @pytest.mark.parametrize("name", ["tiny", "small", "paper"])
 def test_profiles_load(name):
     profile = load_profile(CONFIGS / f"{name}.cfg")
-    assert set(profile) == {"corpus", "base", "tokenizer", "model", "training"}
+    assert set(profile) == {"base", "tokenizer", "model", "training"}
     assert run_steps(profile, "general") == profile["base"]["general_steps"]
     assert run_steps(profile, "bio") == run_steps(profile, "control") == profile["training"]["max_steps"]
 
