@@ -73,3 +73,29 @@ def torch_threads(n: int = 1) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def init_from_config(profile: str, overrides: Dict[str, str]):
+    """An initialized pipeline of the assembled config, and its training examples (for tests)."""
+    from spacy import util
+    from spacy.training.initialize import init_nlp
+
+    from .config import assemble_config
+
+    config = util.load_config_from_str(assemble_config(profile, overrides=overrides).to_str(), interpolate=False)
+    nlp = init_nlp(config)
+    corpus = util.registry.resolve(config.interpolate()["corpora"])["train"]
+    return nlp, list(corpus(nlp))
+
+
+def update_steps(nlp, examples, n_steps: int, learn_rate: float = 0.003) -> List[float]:
+    """Run ``n_steps`` full-batch updates without dropout; RETURNS the NER loss of each step."""
+    from thinc.api import Adam
+
+    optimizer = Adam(learn_rate)
+    losses = []
+    for _ in range(n_steps):
+        step: Dict[str, float] = {}
+        nlp.update(examples, sgd=optimizer, losses=step, drop=0.0)
+        losses.append(step["ner"])
+    return losses

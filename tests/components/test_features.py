@@ -2,13 +2,10 @@
 import numpy
 import pytest
 import spacy
-from spacy import util
-from spacy.training.initialize import init_nlp
-from thinc.api import Adam
 
 from spacy_cbio.train.cli import check_inputs, train_pipeline
 from spacy_cbio.train.config import assemble_config
-from spacy_cbio.train.testing import write_toy_corpus
+from spacy_cbio.train.testing import init_from_config, update_steps, write_toy_corpus
 
 STATIC_SMALL = {  # a narrow static tok2vec keeps the tests fast
     "components.ner.model.tok2vec.static.embed.width": 32,
@@ -56,11 +53,7 @@ def test_stacked_needs_vectors(stacked_paths):
 
 
 def _init(stacked_paths):
-    config = assemble_config("tiny", overrides={**stacked_paths, "system.seed": 0})
-    config = util.load_config_from_str(config.to_str(), interpolate=False)
-    nlp = init_nlp(config)
-    corpus = util.registry.resolve(config.interpolate()["corpora"])["train"]
-    return nlp, list(corpus(nlp))
+    return init_from_config("tiny", {**stacked_paths, "system.seed": 0})
 
 
 def test_stacked_width_is_the_sum(stacked_paths, tiny_hf_model_dir):
@@ -76,12 +69,7 @@ def test_stacked_width_is_the_sum(stacked_paths, tiny_hf_model_dir):
 
 def test_stacked_learns(stacked_paths):
     nlp, examples = _init(stacked_paths)
-    optimizer = Adam(0.003)
-    losses = []
-    for _ in range(30):
-        step = {}
-        nlp.update(examples, sgd=optimizer, losses=step, drop=0.0)
-        losses.append(step["ner"])
+    losses = update_steps(nlp, examples, 30)
     assert losses[-1] < losses[0] / 3
     doc = nlp("La fièvre a disparu après amoxicilline .")
     assert [(e.text, e.label_) for e in doc.ents] == [("fièvre", "DISO"), ("amoxicilline", "CHEM")]

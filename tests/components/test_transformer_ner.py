@@ -3,14 +3,11 @@ import numpy
 import pytest
 import spacy
 from spacy import util
-from spacy.training.initialize import init_nlp
 from spacy_transformers.span_getters import configure_strided_spans
-from thinc.api import Adam
 
 from spacy_cbio.components.iob import is_valid_iob2
 from spacy_cbio.train.cli import train_pipeline
-from spacy_cbio.train.config import assemble_config
-from spacy_cbio.train.testing import long_text, write_toy_corpus
+from spacy_cbio.train.testing import init_from_config, long_text, update_steps, write_toy_corpus
 
 
 @pytest.fixture(scope="module")
@@ -67,17 +64,8 @@ def test_empty_text_through_transformer_pipeline(trained_dir):
 
 def test_transformer_token_ner_learns(toy_paths):
     overrides = {**toy_paths, "system.seed": 0}
-    config = assemble_config("tiny", overrides=overrides)
-    config = util.load_config_from_str(config.to_str(), interpolate=False)
-    nlp = init_nlp(config)
-    corpus = util.registry.resolve(config.interpolate()["corpora"])["train"]
-    examples = list(corpus(nlp))
-    optimizer = Adam(0.003)
-    losses = []
-    for _ in range(40):
-        step = {}
-        nlp.update(examples, sgd=optimizer, losses=step, drop=0.0)
-        losses.append(step["ner"])
+    nlp, examples = init_from_config("tiny", overrides)
+    losses = update_steps(nlp, examples, 40)
     assert losses[-1] < losses[0] / 3
     doc = nlp("La fièvre a disparu après amoxicilline .")
     assert [(e.text, e.label_) for e in doc.ents] == [("fièvre", "DISO"), ("amoxicilline", "CHEM")]
