@@ -36,15 +36,16 @@ def performance_from_metrics(metrics: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
-def pipeline_features(model_dir: Path) -> Dict[str, Any]:
+def pipeline_features(model_dir: Path, nlp_meta: Dict[str, Any]) -> Dict[str, Any]:
     """``[cbio]`` of the trained pipeline's config: recipe and token features of the NER head
-    (``transformer``, or ``stacked``: transformer + static vectors, whose table is described)."""
+    (``transformer``, or ``stacked``: transformer + static vectors, whose table ``nlp_meta``,
+    the pipeline's meta.json, describes)."""
     from confection import Config
 
     config_file = model_dir / "config.cfg"
     cbio = dict(Config().from_disk(config_file, interpolate=False).get("cbio", {})) if config_file.exists() else {}
     features: Dict[str, Any] = {"recipe": cbio.get("recipe", "transformer"), "features": cbio.get("features", "transformer")}
-    vectors = _read_json(model_dir / "meta.json").get("vectors", {})
+    vectors = nlp_meta.get("vectors", {})
     if vectors.get("width"):
         features["static_vectors"] = {k: vectors.get(k) for k in ("width", "vectors", "keys", "mode") if k in vectors}
     return features
@@ -73,7 +74,7 @@ def build_meta(
         raise ValueError(f"{model_dir} predicts {sorted(predicted - set(spec.labels))}, "
                          f"which {dataset} does not have ({', '.join(spec.labels)})")
     metrics = _read_json(metrics_path)
-    features = pipeline_features(Path(model_dir))
+    features = pipeline_features(Path(model_dir), nlp_meta)
     # spaCy's meta schema wants str values in sources: the dataset's labels go under spacy_cbio.
     sources: List[Dict[str, str]] = [
         {"name": spec.name, "description": spec.description, "url": spec.url, "license": spec.licence}

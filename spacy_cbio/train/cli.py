@@ -74,7 +74,7 @@ def check_inputs(config: Config) -> None:
     """Raise ``ValueError`` without a local transformer (or without the vectors that stacked
     features need), ``MissingDataError`` without train/dev data."""
     paths = config["paths"]
-    if config["cbio"].get("recipe", "transformer") == "transformer":
+    if config["cbio"]["recipe"] == "transformer":
         transformer = paths.get("transformer")
         if transformer is None:
             raise ValueError("not set: give a local Hugging Face model directory (--paths.transformer DIR)")
@@ -122,7 +122,7 @@ def _train(config: Config, output: Path, *, profile: str, head: str, overrides: 
     config_path = output / "config.cfg"
     config.to_disk(config_path)
     run_info = {
-        "recipe": config["cbio"].get("recipe", "transformer"),
+        "recipe": config["cbio"]["recipe"],
         "features": config["cbio"]["features"],
         "profile": profile,
         "head": head,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from tqdm.auto import tqdm
 
@@ -118,24 +118,3 @@ def to_spacy_vectors(floret_file: PathLike, output_dir: PathLike, lang: str = "f
     nlp.to_disk(output_dir)
     rows, dim = nlp.vocab.vectors.shape
     return {"rows": int(rows), "dim": int(dim), "mode": nlp.vocab.vectors.mode}
-
-
-def nearest_in_spacy(vectors_dir: PathLike, words: Iterable[str] = PROBE_WORDS,
-                     candidates: Optional[List[str]] = None, k: int = 5) -> Dict[str, List[str]]:
-    """Nearest ``candidates`` of each word by cosine, read back from the spaCy vectors (a check
-    that the conversion kept the geometry; floret vectors have no key table to search)."""
-    import numpy
-    import spacy
-
-    nlp = spacy.load(vectors_dir)
-    words = list(words)
-    pool = candidates or words
-    matrix = numpy.stack([nlp.vocab[w].vector for w in pool])
-    matrix /= numpy.linalg.norm(matrix, axis=1, keepdims=True) + 1e-8
-    result = {}
-    for word in words:
-        v = nlp.vocab[word].vector
-        sims = matrix @ (v / (numpy.linalg.norm(v) + 1e-8))
-        order = [pool[i] for i in numpy.argsort(-sims) if pool[i] != word]
-        result[word] = order[:k]
-    return result

@@ -21,6 +21,7 @@ from ..about import library_versions
 from .floret_vectors import (
     PROBE_WORDS,
     corpus_texts,
+    count_words,
     to_spacy_vectors,
     train_floret,
     write_tokenized,
@@ -82,8 +83,7 @@ def run_vectors(config: PathLike, bio_corpus: PathLike, general_corpus: PathLike
     corpora = {"bio": Path(bio_corpus), "general": Path(general_corpus)}
     available: Dict[str, int] = {}
     for name, path in corpora.items():
-        texts, _ = corpus_texts(path)
-        available[name] = sum(len(t.split()) for t in texts)
+        available[name] = count_words(corpus_texts(path)[0])
     cap = int(settings["max_words"]) or max(available.values())
     if settings["equal_size"]:
         cap = min([cap, *available.values()])

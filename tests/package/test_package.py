@@ -96,9 +96,8 @@ def test_meta_records_stacked_features(tmp_path):
     from spacy_cbio.package.meta import pipeline_features
 
     (tmp_path / "config.cfg").write_text('[cbio]\nrecipe = "transformer"\nfeatures = "stacked"\n', encoding="utf8")
-    (tmp_path / "meta.json").write_text('{"vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"}}',
-                                        encoding="utf8")
-    assert pipeline_features(tmp_path) == {"recipe": "transformer", "features": "stacked",
+    meta = {"vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"}}
+    assert pipeline_features(tmp_path, meta) == {"recipe": "transformer", "features": "stacked",
                                            "static_vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"}}
 
 
