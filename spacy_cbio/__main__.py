@@ -31,6 +31,8 @@ COMMANDS = [
     ("spacy_cbio.evaluate.cli", "evaluate", "evaluate"),
     ("spacy_cbio.evaluate.cli", "evaluate_seeds", "evaluate-seeds"),
     ("spacy_cbio.evaluate.cli", "summarize", "summarize"),
+    ("spacy_cbio.results.cli", "results_run", "results-run"),
+    ("spacy_cbio.results.cli", "results_report", "results-report"),
     ("spacy_cbio.package.cli", "package", "package"),
 ]
 

@@ -1,0 +1,151 @@
+"""Run the grid: train each (model, dataset, seed), score its best checkpoint, write a record.
+
+Records are ``<output>/runs/<model>/<dataset>/seed<k>.json``. A run whose record exists with
+the same config hash is skipped, so a killed workflow resumes where it stopped and a changed
+model or profile reruns only what it changes.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+import srsly
+
+from ..about import NER_LIBRARIES, library_versions
+from ..train.cli import build_config, check_inputs
+from .grid import Grid, Run, config_hash, train_overrides
+
+Echo = Callable[[str], None]
+
+
+class RunError(RuntimeError):
+    """A training run of the grid failed (its log is named in the message)."""
+
+
+def record_path(output: Path, run: Run) -> Path:
+    return Path(output) / "runs" / run.model.name / run.dataset / f"seed{run.seed}.json"
+
+
+def model_path(output: Path, run: Run) -> Path:
+    return Path(output) / "models" / run.model.name / run.dataset / f"seed{run.seed}"
+
+
+def _cli_value(value: Any) -> str:
+    """An override value as spaCy's ``parse_config_overrides`` reads it back."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def train_command(grid: Grid, run: Run, output: Path, *, gpu_id: int = -1, threads: int = 0) -> List[str]:
+    """The ``python -m spacy_cbio train`` command line of ``run``."""
+    spec = run.model
+    command = [sys.executable, "-m", "spacy_cbio", "train", str(output), "--profile", grid.profile,
+               "--head", spec.head, "--recipe", spec.recipe, "--gpu-id", str(gpu_id), "--threads", str(threads)]
+    for key, value in train_overrides(grid, run).items():
+        command += [f"--{key}", _cli_value(value)]
+    return command
+
+
+def score(model_dir: Path, data: Path, gpu_id: int = -1) -> Dict[str, Any]:
+    """Strict micro P/R/F1 (and per-type F1) of the pipeline in ``model_dir`` on a DocBin."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from ..evaluate.cli import evaluate_examples, predict_examples
+
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    nlp = spacy.load(model_dir)
+    references = list(DocBin().from_disk(data).get_docs(nlp.vocab))
+    strict = evaluate_examples(predict_examples(nlp, references, progress=False))["seqeval_strict_iob2"]
+    return {**{key: strict["micro"][key] for key in ("p", "r", "f")},
+            "per_type_f": {label: row["f"] for label, row in strict["per_type"].items()},
+            "n_docs": len(references)}
+
+
+def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gpu_id: int = -1,
+            threads: int = 0, echo: Echo = print) -> Dict[str, Any]:
+    """Train and score ``run`` unless its record exists with the same config; RETURNS its record."""
+    overrides = train_overrides(grid, run)
+    config = build_config(run.model.recipe, grid.profile, run.model.head, overrides, echo=echo)
+    check_inputs(config)
+    digest = config_hash(config)
+    target = record_path(output, run)
+    if target.is_file():
+        record = srsly.read_json(target)
+        if record.get("config_hash") == digest:
+            echo(f"{run.key}: done before (test F1 {100 * record['test']['f']:.2f}), skipped")
+            return record
+        echo(f"{run.key}: config changed since its record, rerunning")
+    model_dir = model_path(output, run)
+    if model_dir.exists():
+        shutil.rmtree(model_dir)  # a killed run's partial output
+    model_dir.mkdir(parents=True)
+    log = model_dir / "train.log"
+    command = train_command(grid, run, model_dir, gpu_id=gpu_id, threads=threads)
+    start = time.perf_counter()
+    with log.open("w", encoding="utf8") as handle:
+        handle.write(" ".join(command) + "\n")
+        handle.flush()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        returncode = subprocess.call(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+    train_s = time.perf_counter() - start
+    if returncode != 0 or not (model_dir / "model-best").is_dir():
+        tail = "".join(log.read_text(encoding="utf8", errors="replace").splitlines(True)[-15:])
+        raise RunError(f"{run.key}: training failed (exit {returncode}); log {log}:\n{tail}")
+    start = time.perf_counter()
+    dev = score(model_dir / "model-best", grid.data(run.dataset, "dev"), gpu_id)
+    test = score(model_dir / "model-best", grid.data(run.dataset, "test"), gpu_id)
+    record = {
+        "model": run.model.name,
+        "dataset": run.dataset,
+        "seed": run.seed,
+        "recipe": run.model.recipe,
+        "features": run.model.features if run.model.recipe == "transformer" else "static",
+        "head": run.model.head,
+        "transformer": run.model.transformer,
+        "vectors": run.model.vectors,
+        "profile": grid.profile,
+        "steps": config["training"]["max_steps"],
+        "dev": dev,
+        "test": test,
+        "train_wall_s": round(train_s, 1),
+        "eval_wall_s": round(time.perf_counter() - start, 1),
+        "config_hash": digest,
+        "command": command[1:],
+        "versions": library_versions(NER_LIBRARIES),
+        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".json.partial")
+    srsly.write_json(partial, record)
+    partial.replace(target)
+    shutil.copy(model_dir / "config.cfg", target.with_suffix(".cfg"))
+    if not keep_models:
+        shutil.rmtree(model_dir)
+    echo(f"{run.key}: dev F1 {100 * dev['f']:.2f}, test F1 {100 * test['f']:.2f} "
+         f"({train_s / 60:.1f} min training)")
+    return record
+
+
+def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, keep_models: bool = False,
+             gpu_id: int = -1, threads: int = 0, echo: Echo = print) -> Dict[str, Any]:
+    """Every run of the grid (skipping finished ones). A failed run is reported and the others go
+    on; RETURNS ``{"records": [...], "failed": {run key: message}}``."""
+    runs = grid.runs(models)
+    records, failed = [], {}
+    for index, run in enumerate(runs, 1):
+        echo(f"[{index}/{len(runs)}] {run.key}")
+        try:
+            records.append(run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id,
+                                   threads=threads, echo=echo))
+        except (RunError, ValueError, FileNotFoundError) as err:
+            failed[run.key] = str(err)
+            echo(f"{run.key}: FAILED: {err}")
+    return {"records": records, "failed": failed}
