@@ -28,6 +28,7 @@ COMMANDS = [
     ("spacy_cbio.vectors.cli", "vectors", "vectors"),
     ("spacy_cbio.train.cli", "assemble_config_cmd", "assemble-config"),
     ("spacy_cbio.train.cli", "train", "train"),
+    ("spacy_cbio.train.cli", "tune", "tune"),
     ("spacy_cbio.evaluate.cli", "evaluate", "evaluate"),
     ("spacy_cbio.evaluate.cli", "evaluate_seeds", "evaluate-seeds"),
     ("spacy_cbio.evaluate.cli", "summarize", "summarize"),
@@ -37,7 +38,7 @@ COMMANDS = [
 ]
 
 # Commands that take spaCy config overrides (--section.key value), registered as `spacy train` is.
-OVERRIDE_COMMANDS = ("assemble-config", "train")
+OVERRIDE_COMMANDS = ("assemble-config", "train", "tune")
 OVERRIDES_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
