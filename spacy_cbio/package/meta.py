@@ -39,12 +39,16 @@ def performance_from_metrics(metrics: Dict[str, Any]) -> Dict[str, Any]:
 def pipeline_features(model_dir: Path, nlp_meta: Dict[str, Any]) -> Dict[str, Any]:
     """``[cbio]`` of the trained pipeline's config: recipe and token features of the NER head
     (``transformer``, or ``stacked``: transformer + static vectors, whose table ``nlp_meta``,
-    the pipeline's meta.json, describes)."""
+    the pipeline's meta.json, describes), and the components frozen during training."""
     from confection import Config
 
     config_file = model_dir / "config.cfg"
-    cbio = dict(Config().from_disk(config_file, interpolate=False).get("cbio", {})) if config_file.exists() else {}
+    config = Config().from_disk(config_file, interpolate=False) if config_file.exists() else Config()
+    cbio = dict(config.get("cbio", {}))
     features: Dict[str, Any] = {"recipe": cbio.get("recipe", "transformer"), "features": cbio.get("features", "transformer")}
+    frozen = list(config.get("training", {}).get("frozen_components", []))
+    if frozen:  # e.g. a transformer kept fixed while the head trained on its features
+        features["frozen"] = frozen
     vectors = nlp_meta.get("vectors", {})
     if vectors.get("width"):
         features["static_vectors"] = {k: vectors.get(k) for k in ("width", "vectors", "keys", "mode") if k in vectors}

@@ -95,10 +95,12 @@ def test_build_meta_records_data_licence_scores_and_base(trained_pipeline, tmp_p
 def test_meta_records_stacked_features(tmp_path):
     from spacy_cbio.package.meta import pipeline_features
 
-    (tmp_path / "config.cfg").write_text('[cbio]\nrecipe = "transformer"\nfeatures = "stacked"\n', encoding="utf8")
+    (tmp_path / "config.cfg").write_text('[cbio]\nrecipe = "transformer"\nfeatures = "stacked"\n\n'
+                                         '[training]\nfrozen_components = ["transformer"]\n', encoding="utf8")
     meta = {"vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"}}
     assert pipeline_features(tmp_path, meta) == {"recipe": "transformer", "features": "stacked",
-                                           "static_vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"}}
+                                           "static_vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"},
+                                           "frozen": ["transformer"]}
 
 
 def test_build_meta_rejects_wrong_dataset_and_non_pipeline(trained_pipeline, tmp_path):
