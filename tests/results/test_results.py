@@ -166,3 +166,21 @@ def test_results_run_reports_failed_runs(tmp_path, tiny_hf_model_dir):
     assert result.exit_code == 1
     assert "cnn/absent/seed0: FAILED" in result.output and "1 of 2 runs done, 1 failed" in result.output
     assert "cnn/absent/seed0" in (out / "failed.json").read_text(encoding="utf8")
+
+
+@pytest.mark.parametrize("profile", ["small", "paper"])
+def test_shipped_grids_name_project_outputs(repo_root, profile):
+    """Each shipped grid loads, names known datasets, and reads what `all` produces for its profile."""
+    from spacy_cbio.data.datasets import DATASETS
+
+    grid = load_grid(repo_root / "configs" / "results" / f"{profile}.cfg")
+    assert grid.profile == profile and len(grid.seeds) >= 3
+    assert set(grid.datasets) <= set(DATASETS)
+    assert grid.target in grid.models and grid.base in grid.models
+    for spec in grid.models.values():
+        if spec.recipe == "transformer":
+            assert spec.transformer.startswith(f"training/pretrain/{profile}/")
+        if spec.vectors and spec.vectors.startswith("training/"):
+            assert spec.vectors.startswith(f"training/vectors/{profile}/")
+        assert spec.recipe in ("transformer", "cnn")
+    assert "results-run configs/results/${vars.profile}.cfg" in (repo_root / "project.yml").read_text(encoding="utf8")
