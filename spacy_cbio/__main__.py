@@ -35,6 +35,7 @@ COMMANDS = [
     ("spacy_cbio.results.cli", "results_run", "results-run"),
     ("spacy_cbio.results.cli", "results_report", "results-report"),
     ("spacy_cbio.package.cli", "package", "package"),
+    ("spacy_cbio.annotate.cli", "annotate", "annotate"),
 ]
 
 # Commands that take spaCy config overrides (--section.key value), registered as `spacy train` is.
