@@ -61,7 +61,12 @@ def build_config(recipe: str, profile: str, head: str, overrides: Dict[str, Any]
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {RECIPES}, not {recipe!r}")
     if recipe == "transformer":
-        return assemble_config(profile, head=head, overrides=overrides)
+        config = assemble_config(profile, head=head, overrides=overrides)
+        if config["cbio"]["features"] == "transformer" and "transformer" in config["training"]["frozen_components"]:
+            echo("WARNING: the transformer is frozen and the head reads its features alone: only the linear "
+                 "head learns. Unfreeze it with --training.frozen_components [] "
+                 "--training.annotating_components [] (the paper fine-tunes every layer).")
+        return config
     vectors = overrides.get("paths.vectors")
     if vectors is not None and not vectors_available(vectors):
         echo(f"WARNING: vectors {vectors!r} are neither a directory nor an installed spaCy package "

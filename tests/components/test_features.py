@@ -36,10 +36,38 @@ def test_switch_selects_the_features(head):
     assert "grad_factor" not in tok2vec  # the listener's settings moved under `transformer`, none left over
 
 
+def _static(config):
+    from spacy import util
+
+    resolved = util.load_config_from_str(config.to_str(), interpolate=True)
+    static = resolved["components"]["ner"]["model"]["tok2vec"]["static"]
+    return static["embed"]["width"], static["encode"]["width"], static["encode"]["depth"]
+
+
 def test_profiles_choose_features():
-    assert assemble_config("small")["cbio"]["features"] == "transformer"  # stacked: not yet sized to make all
-    assert assemble_config("paper")["cbio"]["features"] == "transformer"
-    assert assemble_config("small", overrides={"cbio.features": "stacked"})["cbio"]["features"] == "stacked"
+    small = assemble_config("small")
+    assert small["cbio"]["features"] == "stacked"  # sized for make all on 2 cores
+    assert _static(small) == (96, 96, 4)
+    assert small["training"]["frozen_components"] == ["transformer"]
+    assert small["training"]["annotating_components"] == ["transformer"]
+    paper = assemble_config("paper")
+    assert paper["cbio"]["features"] == "transformer" and paper["training"]["frozen_components"] == []
+    assert _static(assemble_config("paper", overrides={"cbio.features": "stacked"})) == (256, 256, 8)
+    assert _static(assemble_config("small", overrides={"cbio.static_width": 64})) == (64, 64, 4)
+    assert assemble_config("small", overrides={"cbio.features": "transformer"})["cbio"]["features"] == "transformer"
+
+
+def test_frozen_transformer_alone_is_warned():
+    from spacy_cbio.train.cli import build_config
+
+    said = []
+    build_config("transformer", "small", "token", {"cbio.features": "transformer"}, echo=said.append)
+    assert said and "frozen" in said[0]
+    said.clear()
+    build_config("transformer", "small", "token", {"cbio.features": "transformer", "training.frozen_components": [],
+                                                   "training.annotating_components": []}, echo=said.append)
+    build_config("transformer", "small", "token", {}, echo=said.append)
+    assert said == []
 
 
 def test_unknown_features_is_an_error():

@@ -44,7 +44,7 @@ def test_assembled_config_loads(profile, head, tiny_hf_model_dir):
     for key, value in overrides.items():
         assert config["paths"][key.split(".")[1]] == value
     # Both heads are scored by the seqeval scorer, not by the factory's default one.
-    assert util.registry.resolve(config["components"]["ner"])["scorer"].__name__ == "score_seqeval"
+    assert util.registry.resolve(config.interpolate()["components"]["ner"])["scorer"].__name__ == "score_seqeval"
 
 
 @pytest.mark.parametrize("ratio,steps,expected", [(0.224, 2000, 448), (0.224, 600, 134), (0.224, 4, 1), (0.0, 10, 0)])
