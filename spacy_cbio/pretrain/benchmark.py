@@ -21,10 +21,10 @@ from datasets import Dataset
 from transformers import AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
 
 from .blocks import iter_texts, load_corpus, tokenize_and_pack
-from .card import benchmark_readme, hardware, library_versions
+from .card import benchmark_readme, hardware, library_versions, precision_benchmark_readme
 from .collator import DataCollatorForSentencePieceWholeWordMask
 from .config import load_profile
-from .mlm import set_threads, training_settings
+from .mlm import _precision, set_threads, training_settings
 from .modeling import as_masked_only, init_model
 from .tokenizer import train_tokenizer
 
@@ -42,7 +42,9 @@ class CountingCollator:
         return batch
 
 
-def _timed_train(model, dataset, collator, settings: Dict[str, Any], steps: int, workdir: Path) -> Dict[str, Any]:
+def _timed_train(model, dataset, collator, settings: Dict[str, Any], steps: int, workdir: Path,
+                 precision: str = "fp32") -> Dict[str, Any]:
+    """Train ``steps`` steps; tokens/s over ``trainer.train()``. ``precision``: fp32 | bf16 | fp16 (autocast)."""
     counting = CountingCollator(collator)
     args = TrainingArguments(
         output_dir=str(workdir),
@@ -60,12 +62,18 @@ def _timed_train(model, dataset, collator, settings: Dict[str, Any], steps: int,
         remove_unused_columns=False,
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=True,
+        **_precision(precision),
     )
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=counting)
+    expected = {"fp32": "no"}.get(precision, precision)
+    if trainer.accelerator.mixed_precision != expected:
+        raise RuntimeError(f"benchmark: asked for {precision}, the Trainer runs {trainer.accelerator.mixed_precision}")
     start = time.perf_counter()
     trainer.train()
     wall = time.perf_counter() - start
-    return {"wall_s": wall, "tokens": counting.tokens, "tokens_per_s": counting.tokens / wall}
+    return {"wall_s": wall, "tokens": counting.tokens, "tokens_per_s": counting.tokens / wall,
+            "mixed_precision": trainer.accelerator.mixed_precision,
+            "train_loss": trainer.state.log_history[-1].get("train_loss")}
 
 
 def run_benchmark(
@@ -149,4 +157,114 @@ def run_benchmark(
     shutil.rmtree(output / "work", ignore_errors=True)
     (output / "benchmark.json").write_text(json.dumps(result, indent=2), encoding="utf8")
     (output / "README.md").write_text(benchmark_readme(result) + "\n", encoding="utf8")
+    return result
+
+
+def eval_loss(model, blocks, tokenizer, settings: Dict[str, Any], max_blocks: int) -> float:
+    """Masked-LM loss of an in-memory ``model`` on ``blocks`` in fp32, with fixed (seeded) masks."""
+    collate = DataCollatorForSentencePieceWholeWordMask(
+        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"])
+    )
+    device = next(model.parameters()).device
+    model.eval()
+    n, bs = min(blocks.n_blocks, max_blocks), int(settings["batch_size"])
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, n, bs):
+            batch = collate([blocks[i] for i in range(start, min(start + bs, n))])
+            k = int((batch["labels"] != -100).sum())
+            if k:
+                out = model(**{key: v.to(device) for key, v in batch.items()})
+                total += float(out.loss) * k
+                count += k
+    model.train()
+    return total / max(count, 1)
+
+
+def run_precision_benchmark(
+    config: Path,
+    corpus: Path,
+    output: Path,
+    steps: int = 30,
+    model_dir: Optional[Path] = None,
+    rounds: int = 3,
+    echo: Callable[[str], None] = print,
+    precisions: tuple = ("fp32", "bf16"),
+) -> Dict[str, Any]:
+    """bf16 (autocast) vs fp32 of this stage's loop: tokens/s and validation loss after the same steps.
+
+    Both start from the same weights and see the same batches and masks; the
+    loop is ``ours`` (packed blocks, whole word masking, masked-only head)
+    with the profile's batch, seq_len and threads. Rounds alternate the
+    precisions after a warm-up; the median round's tokens/s is kept.
+    Validation loss (fp32 evaluation, fixed masks) is measured after every
+    round's ``steps`` steps (the same in each round: same seed). Writes
+    ``output/benchmark.json`` and ``output/README.md``.
+    """
+    profile = load_profile(config)
+    settings = training_settings(profile["training"])
+    threads = set_threads(int(settings["num_threads"]))
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    dd = load_corpus(corpus)
+    if model_dir is not None:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    else:
+        tokenizer = train_tokenizer(iter_texts(dd["train"], min(20_000, int(profile["tokenizer"]["max_texts"]))),
+                                    output / "tokenizer", int(profile["tokenizer"]["vocab_size"]), 0)
+    seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"])
+    n = steps * batch
+    base, tokenizer = init_model(profile["model"], tokenizer, base=str(model_dir) if model_dir else None,
+                                 seed=int(settings["seed"]))
+    packed = tokenize_and_pack(dd["train"], tokenizer, seq_len, n, desc="benchmark: packing").repeat_to(n)
+    max_eval = int(settings["max_eval_blocks"])
+    valid = tokenize_and_pack(dd["validation"], tokenizer, seq_len, max_eval, desc="benchmark: validation")
+    wwm = DataCollatorForSentencePieceWholeWordMask(
+        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"]),
+        pad_to_multiple_of=8,
+    )
+    loss_start = eval_loss(as_masked_only(copy.deepcopy(base)), valid, tokenizer, settings, max_eval)
+    echo(f"[benchmark] {' vs '.join(precisions)}: warm-up, then {rounds} round(s) of {steps} steps each "
+         f"(batch {batch} x {seq_len}, {threads} threads)")
+    for precision in precisions:
+        _timed_train(as_masked_only(copy.deepcopy(base)), packed, wwm, settings, min(3, steps), output / "work",
+                     precision)
+    trials: Dict[str, list] = {p: [] for p in precisions}
+    for r in range(rounds):
+        for precision in precisions:
+            model = as_masked_only(copy.deepcopy(base))
+            run = _timed_train(model, packed, wwm, settings, steps, output / "work", precision)
+            run["eval_loss"] = eval_loss(model, valid, tokenizer, settings, max_eval)
+            trials[precision].append(run)
+            echo(f"[benchmark] round {r + 1}/{rounds} {precision}: {run['tokens_per_s']:,.0f} tokens/s, "
+                 f"validation loss {run['eval_loss']:.4f}")
+    runs = {p: sorted(t, key=lambda x: x["tokens_per_s"])[len(t) // 2] for p, t in trials.items()}
+    ref, other = precisions[0], precisions[-1]
+    result = {
+        "mode": "precision",
+        "runs": runs,
+        "ratio": runs[other]["tokens_per_s"] / runs[ref]["tokens_per_s"],
+        "ratio_of": f"{other} / {ref} tokens/s",
+        "eval_loss_start": loss_start,
+        "eval_loss_diff": runs[other]["eval_loss"] - runs[ref]["eval_loss"],
+        "eval_blocks": min(valid.n_blocks, max_eval),
+        "steps": steps,
+        "rounds": rounds,
+        "all_tokens_per_s": {p: [x["tokens_per_s"] for x in t] for p, t in trials.items()},
+        "batch_size": batch,
+        "seq_len": seq_len,
+        "threads": threads,
+        "vocab_size": base.config.vocab_size,
+        # bf16 is fast on CPUs with AVX512-BF16 / AMX only ("AVX512" or less: emulated, slower)
+        "cpu_capability": torch.backends.cpu.get_cpu_capability() if not torch.cuda.is_available() else None,
+        "model": {k: profile["model"][k] for k in ("layers", "hidden", "heads", "intermediate")}
+        if model_dir is None else str(model_dir),
+        "hardware": hardware(),
+        "versions": library_versions(),
+        "config": str(config),
+        "corpus": str(corpus),
+    }
+    shutil.rmtree(output / "work", ignore_errors=True)
+    (output / "benchmark.json").write_text(json.dumps(result, indent=2), encoding="utf8")
+    (output / "README.md").write_text(precision_benchmark_readme(result) + "\n", encoding="utf8")
     return result

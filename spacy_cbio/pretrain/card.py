@@ -75,6 +75,10 @@ def model_card(summary: Dict[str, Any], corpus_md: Optional[str], description: s
         f"| initialised from | {summary.get('init', 'n/a')} |",
         f"| optimizer steps | {_fmt(summary.get('steps'))} |",
         f"| tokens seen | {_fmt(summary.get('tokens_seen'))} |",
+        *([f"| effective batch (sequences per optimizer step) | {summary['per_device_batch']} per device x "
+           f"{summary['grad_accum']} accumulation x {summary['world_size']} processes = "
+           f"{summary['effective_batch']:,} |"] if summary.get("effective_batch") else []),
+        *([f"| mixed precision | {summary['mixed_precision']} |"] if summary.get("mixed_precision") else []),
         f"| unique training tokens (packed blocks) | {_fmt(summary.get('train_tokens_unique'))} |",
         f"| validation perplexity (first eval -> final) | "
         f"{_fmt(_ppl(summary.get('eval_loss_first')), 2)} -> {_fmt(summary.get('eval_perplexity_final'), 2)} |",
@@ -158,6 +162,37 @@ def benchmark_readme(bench: Dict[str, Any]) -> str:
             benchmark_md(bench),
         ]
     )
+
+
+def precision_benchmark_readme(bench: Dict[str, Any]) -> str:
+    """``README.md`` of ``benchmark-pretrain --compare-precision``: bf16 vs fp32 side by side."""
+    hw = bench.get("hardware", {})
+    hw_text = ", ".join(hw.get("gpus") or []) or f"CPU only ({hw.get('cpu', '?')}, {hw.get('cpu_cores', '?')} cores)"
+    model = bench.get("model")
+    if isinstance(model, dict):
+        model = "random " + ", ".join(f"{k} {v}" for k, v in model.items()) + " model"
+    else:
+        model = f"model `{model}`"
+    rows = [
+        "# Pretraining loop benchmark: mixed precision",
+        "",
+        f"Profile `{bench.get('config')}`, corpus `{bench.get('corpus')}`, {model}; {hw_text}. "
+        "Raw numbers: `benchmark.json`.",
+        "",
+        f"The pretraining loop (packed blocks, whole word masking, masked-only head), batch {bench['batch_size']} x "
+        f"{bench['seq_len']}, {bench['threads']} threads, {bench['steps']} steps from the same weights on the same "
+        f"batches; median of {bench['rounds']} alternating rounds after a warm-up. Validation loss: fp32 "
+        f"evaluation of the trained weights on {bench['eval_blocks']} blocks with fixed masks "
+        f"(before training: {bench['eval_loss_start']:.4f}).",
+        "",
+        "| precision | tokens/s | wall s | validation loss after the steps |",
+        "|---|---|---|---|",
+    ]
+    for name, r in bench["runs"].items():
+        rows.append(f"| {name} | {r['tokens_per_s']:,.0f} | {r['wall_s']:.1f} | {r['eval_loss']:.4f} |")
+    rows += ["", f"**Speed ratio ({bench['ratio_of']}): {bench['ratio']:.2f}x**; validation loss difference "
+             f"{bench['eval_loss_diff']:+.4f}.", ""]
+    return "\n".join(rows)
 
 
 def perplexity(loss: float) -> float:

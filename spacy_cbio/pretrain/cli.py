@@ -203,6 +203,10 @@ def benchmark(
         None, "--model", help="Model folder whose tokenizer and weights are benchmarked (only read); default: a "
         "tokenizer trained on CORPUS and the profile's \\[model] at random.", exists=True, file_okay=False,
     ),
+    compare_precision: bool = typer.Option(
+        False, "--compare-precision", help="Instead: our loop in fp32 vs bf16 (autocast, CPU or GPU) side by side: "
+        "tokens/s of each, their ratio, and the validation loss after the same steps.",
+    ),
 ) -> None:
     """Tokens/s of the pretraining loop (packing, whole word masking, masked-only head) vs a plain Trainer loop.
 
@@ -214,7 +218,19 @@ def benchmark(
 
     with _errors():
         logging.getLogger().setLevel(logging.WARNING)
-        result = run_benchmark(config, corpus, output, steps, model, rounds, echo=typer.echo)
+        if compare_precision:
+            from .benchmark import run_precision_benchmark
+
+            result = run_precision_benchmark(config, corpus, output, steps, model, rounds, echo=typer.echo)
+        else:
+            result = run_benchmark(config, corpus, output, steps, model, rounds, echo=typer.echo)
+    if compare_precision:
+        for name, run in result["runs"].items():
+            typer.echo(f"{name:>6}: {run['tokens_per_s']:8.0f} tokens/s ({run['wall_s']:.1f} s), "
+                       f"validation loss {run['eval_loss']:.4f}")
+        typer.echo(f"speed ratio {result['ratio_of']}: {result['ratio']:.2f}x; validation loss difference "
+                   f"{result['eval_loss_diff']:+.4f} (start {result['eval_loss_start']:.4f})")
+        return
     for name, run in result["runs"].items():
         typer.echo(f"{name:>18}: {run['tokens_per_s']:8.0f} tokens/s ({run['wall_s']:.1f} s)")
     typer.echo(f"speed-up ours/plain: {result['ratio']:.2f}x "

@@ -64,6 +64,18 @@ TRAINING_DEFAULTS: Dict[str, Any] = {
 }
 
 
+def process_state() -> PartialState:
+    """accelerate's view of this process group (rank, world size), also on CPU.
+
+    On a machine without CUDA, ``PartialState()`` alone ignores torchrun's
+    (or ``accelerate launch --multi_gpu``'s) process group until the
+    Trainer's arguments reset it: every process then believed it was the
+    only (main) one, and all of them cleared and wrote the output folders.
+    With ``cpu=True`` there, the processes form a gloo group from the start.
+    """
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
 def training_settings(section: Dict[str, Any]) -> Dict[str, Any]:
     """``[training]`` merged over the defaults; unknown keys are an error."""
     unknown = set(section) - set(TRAINING_DEFAULTS)
@@ -77,6 +89,11 @@ def set_threads(num_threads: int) -> int:
     n = num_threads or os.cpu_count() or 1
     torch.set_num_threads(n)
     return n
+
+
+def effective_batch(args: TrainingArguments) -> int:
+    """Sequences per optimizer step: per device x gradient accumulation x processes."""
+    return args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
 
 
 class MetricsLogger(TrainerCallback):
@@ -114,6 +131,7 @@ class MetricsLogger(TrainerCallback):
         if "eval_loss" in logs:
             rec["eval_perplexity"] = math.exp(min(logs["eval_loss"], 50.0))
         if "loss" in logs:
+            rec["effective_batch"] = effective_batch(args)
             dt = self.step_time - self._mark[0]
             dtok = state.num_input_tokens_seen - self._mark[1]
             if dt > 0:
@@ -152,6 +170,17 @@ def truncate_metrics(path: Path, step: int) -> int:
 
 
 def _precision(setting: str) -> Dict[str, bool]:
+    """TrainingArguments flags for ``[training] precision``; also pins accelerate's process-wide choice.
+
+    TrainingArguments writes bf16/fp16 into ``ACCELERATE_MIXED_PRECISION``
+    but never clears it, and the Trainer's Accelerator reads that variable:
+    without pinning it, an fp32 run after a bf16 one in the same process
+    (or under ``accelerate launch --mixed_precision bf16``) silently ran in
+    bf16. An explicit fp32/bf16/fp16 setting wins; ``auto`` on CPU keeps
+    what the launcher set (fp32 by default).
+    """
+    if setting in ("fp32", "bf16", "fp16"):
+        os.environ["ACCELERATE_MIXED_PRECISION"] = "no" if setting == "fp32" else setting
     if setting == "auto":
         if torch.cuda.is_available():
             return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
@@ -199,6 +228,27 @@ def training_arguments(cfg: Dict[str, Any], checkpoint_dir: Path, eval_on_start:
         disable_tqdm=False,
         **_precision(cfg["precision"]),
     )
+
+
+class PretrainTrainer(Trainer):
+    """``Trainer`` that resumes multi-process CPU runs.
+
+    transformers loads the optimizer state with ``map_location=args.device``
+    when several processes train; on CPU that device is ``cpu:<local rank>``,
+    which ``torch.load`` cannot restore to ("don't know how to restore data
+    location ... (tagged with cpu:0)"), so a killed ``torchrun``/``accelerate
+    launch`` CPU run could not be resumed. There the state is loaded to ``cpu``.
+    """
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        if (checkpoint is None or self.args.world_size <= 1 or self.args.device.type != "cpu"
+                or self.is_deepspeed_enabled or self.is_fsdp_enabled):
+            return super()._load_optimizer_and_scheduler(checkpoint)
+        optimizer, scheduler = (os.path.join(checkpoint, n) for n in ("optimizer.pt", "scheduler.pt"))
+        if os.path.isfile(optimizer) and os.path.isfile(scheduler):
+            self.optimizer.load_state_dict(torch.load(optimizer, map_location="cpu", weights_only=True))
+            self.lr_scheduler.load_state_dict(torch.load(scheduler, map_location="cpu", weights_only=True))
+        return None
 
 
 class ResumeMismatch(ValueError):
@@ -316,7 +366,7 @@ def run_mlm(
     last_ckpt = last_checkpoint(run_dir) if resume else None
     if last_ckpt:  # every process checks, so that all of them stop together
         check_resume(ckpt_dir, record)
-    state = PartialState()
+    state = process_state()
     if state.is_main_process:  # file system changes once, also under DDP
         if not last_ckpt:
             if ckpt_dir.exists():
@@ -334,14 +384,21 @@ def run_mlm(
 
     if cfg["masked_only_head"]:
         model = as_masked_only(model)
-    eff_batch = int(cfg["batch_size"]) * int(cfg["grad_accum"]) * max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    eff_batch = int(cfg["batch_size"]) * int(cfg["grad_accum"]) * state.num_processes
     train_ds = train_blocks.repeat_to(int(cfg["max_steps"]) * eff_batch)
     collator = DataCollatorForSentencePieceWholeWordMask(
         tokenizer=tokenizer, mlm_probability=float(cfg["mlm_probability"]), mask_seed=int(cfg["seed"]), pad_to_multiple_of=8
     )
     args = training_arguments(cfg, ckpt_dir, eval_on_start=last_ckpt is None)
+    if effective_batch(args) != eff_batch:
+        raise RuntimeError(f"{run}: the Trainer's effective batch {effective_batch(args)} ({args.world_size} "
+                           f"processes) differs from {eff_batch} ({state.num_processes} processes for accelerate)")
+    if state.is_main_process:
+        logger.info("%s: effective batch %d = %d per device x %d accumulation x %d processes (%s)", run, eff_batch,
+                    args.per_device_train_batch_size, args.gradient_accumulation_steps, args.world_size,
+                    state.distributed_type)
     logger_cb = MetricsLogger(metrics, run, is_main=args.process_index == 0)
-    trainer = Trainer(
+    trainer = PretrainTrainer(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -385,5 +442,12 @@ def _summary(run, trainer, cb, result, final_eval, wall, threads, train_blocks, 
         "eval_perplexity_final": math.exp(min(final_eval.get("eval_loss", float("nan")), 50.0)),
         "tokens_per_s": (sum(speeds) / len(speeds)) if speeds else None,
         "threads": threads,
+        "world_size": trainer.args.world_size,
+        "per_device_batch": trainer.args.per_device_train_batch_size,
+        "grad_accum": trainer.args.gradient_accumulation_steps,
+        "effective_batch": effective_batch(trainer.args),
+        "mixed_precision": trainer.accelerator.mixed_precision,
+        # this process's peak (rank 0's in run_info.json); None on CPU
+        "peak_gpu_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None,
         "settings": cfg,
     }

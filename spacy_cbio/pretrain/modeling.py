@@ -67,6 +67,43 @@ def build_config(profile: Dict[str, Any], tokenizer: PreTrainedTokenizerBase) ->
     )
 
 
+# transformers' "unset" model_max_length (VERY_LARGE_INTEGER) is any value above this
+_UNSET_MAX_LENGTH = 10**12
+
+
+def max_tokens_for(config) -> int:
+    """Tokens per sequence (specials included) a RoBERTa/CamemBERT ``config`` embeds.
+
+    Positions start after the padding index: ``max_position_embeddings -
+    pad_token_id - 1`` (512 for camembert-base's 514 rows and pad 1).
+    """
+    pad = config.pad_token_id if config.pad_token_id is not None else 1
+    return int(config.max_position_embeddings) - int(pad) - 1
+
+
+def set_model_max_length(tokenizer: PreTrainedTokenizerBase, config, keep_base: bool = False) -> int:
+    """Give ``tokenizer`` the ``model_max_length`` its model can embed; returns it.
+
+    From scratch (``keep_base=False``): the positions' limit (:func:`max_tokens_for`).
+    Continued (``keep_base=True``): the base tokenizer's own value (512 for
+    camembert-base) when it has one that fits, else the positions' limit. An
+    unset value (transformers' huge default) made pipelines crash on long
+    texts ("The expanded size of the tensor (621) must match ... (514)").
+    """
+    limit = max_tokens_for(config)
+    current = getattr(tokenizer, "model_max_length", None)
+    unset = current is None or current > _UNSET_MAX_LENGTH
+    if keep_base and not unset and current <= limit:
+        return int(current)
+    if keep_base and not unset and current > limit:
+        logger.warning("tokenizer model_max_length %d exceeds the model's %d positions; using %d",
+                       current, limit, limit)
+    tokenizer.model_max_length = limit
+    if hasattr(tokenizer, "init_kwargs"):  # what save_pretrained writes to tokenizer_config.json
+        tokenizer.init_kwargs["model_max_length"] = limit
+    return limit
+
+
 def resolve_base(name: Optional[str]) -> Optional[str]:
     """Return ``name`` if its config can be loaded (local dir or hub), else raise.
 
@@ -93,6 +130,7 @@ def load_base(name: str) -> Tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     needed = vocab_size_for(tokenizer)
     if model.get_input_embeddings().num_embeddings < needed:
         model.resize_token_embeddings(needed)
+    set_model_max_length(tokenizer, model.config, keep_base=True)
     return model, tokenizer
 
 
@@ -118,6 +156,7 @@ def init_model(
         raise ValueError("init_model: a tokenizer is required to build a model from scratch")
     torch.manual_seed(seed)
     model = CamembertForMaskedLM(build_config(profile, tokenizer))
+    set_model_max_length(tokenizer, model.config)
     return model, tokenizer
 
 

@@ -24,14 +24,16 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
-from accelerate import PartialState
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from .blocks import PackedBlocks, corpus_stats_md, iter_texts, load_corpus, tokenize_and_pack
 from .card import hardware, library_versions, model_card, perplexity
 from .collator import DataCollatorForSentencePieceWholeWordMask
 from .config import profile_text
-from .mlm import CHECKPOINT_DIR, METRICS_FILE, RUN_INFO_FILE, last_checkpoint, run_mlm, set_threads, training_settings
+from .mlm import (
+    CHECKPOINT_DIR, METRICS_FILE, RUN_INFO_FILE, last_checkpoint, process_state, run_mlm, set_threads,
+    training_settings,
+)
 from .modeling import BaseUnreachable, as_masked_only, init_model, resolve_base
 from .tokenizer import SPM_FILE, train_tokenizer
 
@@ -154,7 +156,7 @@ def tokenizer_step(
     ``base`` is an already resolved base (see :func:`resolve_base_or_scratch`);
     continual pretraining keeps the base's tokenizer, so none is trained then.
     """
-    state = PartialState()
+    state = process_state()
     output_dir = Path(output_dir)
     tok = profile["tokenizer"]
     t0 = time.time()
@@ -185,7 +187,7 @@ def save_base_step(
     profile: Dict[str, Dict[str, Any]], base: str, output_dir: PathLike, echo: Echo = print
 ) -> Dict[str, Any]:
     """Save the reachable ``base`` as the ``general`` run (model, its tokenizer, card, run_info.json)."""
-    state = PartialState()
+    state = process_state()
     output_dir = Path(output_dir)
     summary: Dict[str, Any] = {
         "run": "general", "completed": True, "init": base, "title": TITLES["general"],
@@ -223,7 +225,7 @@ def run_step(
     been made with the same settings (else :class:`~.mlm.ResumeMismatch`).
     """
     _check_run(run)
-    state = PartialState()
+    state = process_state()
     settings = training_settings(profile["training"])
     output_dir = Path(output_dir)
     if init:
@@ -319,7 +321,7 @@ def report_step(
     ``model/`` (``bio`` without checkpoints, with a card that includes the
     comparison). Returns the comparison record.
     """
-    state = PartialState()
+    state = process_state()
     settings = training_settings(profile["training"])
     pretrain_dir = Path(pretrain_dir)
     runs: List[str] = ["general", "bio"] + (["control"] if general_corpus else [])

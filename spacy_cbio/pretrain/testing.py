@@ -50,3 +50,78 @@ def make_tiny_model(
     model.save_pretrained(str(output_dir), safe_serialization=True)
     tokenizer.save_pretrained(str(output_dir))
     return output_dir
+
+
+# camembert-base's config.json (almanach/camembert-base): what `--init camembert-base` continues from
+CAMEMBERT_BASE_CONFIG = {
+    "architectures": ["CamembertForMaskedLM"],
+    "model_type": "camembert",
+    "vocab_size": 32005,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "hidden_act": "gelu",
+    "hidden_dropout_prob": 0.1,
+    "attention_probs_dropout_prob": 0.1,
+    "max_position_embeddings": 514,
+    "type_vocab_size": 1,
+    "initializer_range": 0.02,
+    "layer_norm_eps": 1e-05,
+    "pad_token_id": 1,
+    "bos_token_id": 5,
+    "eos_token_id": 6,
+}
+
+# the narrow variant for fast tests: camembert-base's layout, 2 layers x 64
+NARROW = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128}
+
+
+def make_camembert_base_layout(
+    output_dir: Union[str, Path],
+    full: bool = False,
+    texts: Optional[Iterable[str]] = None,
+    vocab_size: int = 1000,
+    seed: int = 0,
+) -> Path:
+    """A local stand-in for camembert-base (no hub access): its files, layout and config, random weights.
+
+    Writes ``config.json`` (camembert-base's values; ``full=False`` narrows
+    it to 2 layers x 64 with the vocabulary sized from the tokenizer's
+    largest id), a SentencePiece **BPE** model ``sentencepiece.bpe.model``
+    trained on French ``texts`` in CamemBERT's fairseq layout
+    (``<s>NOTUSED`` 0, ``<pad>`` 1, ``</s>NOTUSED`` 2, ``<unk>`` 3, ``<s>``
+    5, ``</s>`` 6, ``<mask>`` last), ``tokenizer.json``,
+    ``tokenizer_config.json`` with ``model_max_length`` 512 like
+    camembert-base's, and ``model.safetensors`` (random ``CamembertForMaskedLM``).
+    ``full=True`` keeps camembert-base's full shape (12 x 768, vocab 32005:
+    ids above the tokenizer's are unused rows, ~110M parameters).
+    """
+    import json
+
+    import torch
+    from transformers import CamembertConfig, CamembertForMaskedLM
+
+    from .tokenizer import vocab_size_for
+
+    output_dir = Path(output_dir)
+    texts = sample_texts() if texts is None else list(texts)
+    tokenizer = train_tokenizer(texts, output_dir, vocab_size=vocab_size, seed=seed, model_type="bpe")
+    values = dict(CAMEMBERT_BASE_CONFIG)
+    if not full:
+        values.update(NARROW, vocab_size=vocab_size_for(tokenizer))
+    if vocab_size_for(tokenizer) > values["vocab_size"]:
+        raise ValueError(f"make_camembert_base_layout: the tokenizer needs {vocab_size_for(tokenizer)} rows, "
+                         f"more than camembert-base's {values['vocab_size']}")
+    assert (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id) == (5, 6, 1), \
+        "CamemBERT's fairseq layout: <s> 5, </s> 6, <pad> 1"
+    config = CamembertConfig(**{k: v for k, v in values.items() if k != "model_type"})
+    torch.manual_seed(seed)
+    model = CamembertForMaskedLM(config)
+    model.save_pretrained(str(output_dir), safe_serialization=True)
+    tokenizer.model_max_length = 512
+    tokenizer.init_kwargs["model_max_length"] = 512
+    tokenizer.save_pretrained(str(output_dir))
+    tok_config = json.loads((output_dir / "tokenizer_config.json").read_text(encoding="utf8"))
+    assert tok_config.get("model_max_length") == 512
+    return output_dir

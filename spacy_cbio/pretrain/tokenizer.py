@@ -64,6 +64,7 @@ def train_tokenizer(
     character_coverage: float = 1.0,
     input_sentence_size: int = 2_000_000,
     num_threads: int = 2,
+    model_type: str = "unigram",
 ) -> PreTrainedTokenizerBase:
     """Train a SentencePiece unigram model and save a CamemBERT tokenizer.
 
@@ -73,6 +74,8 @@ def train_tokenizer(
     vocab_size: SentencePiece pieces (the model vocabulary is this + 5, see
         :func:`vocab_size_for`). It is a soft limit on tiny corpora.
     seed: SentencePiece's random seed (sentence sampling).
+    model_type: ``unigram`` (this stage's tokenizers) or ``bpe`` (used to
+        build test bases in camembert-base's layout).
     Returns the tokenizer (fast when conversion works, else slow).
     """
     output_dir = Path(output_dir)
@@ -83,7 +86,7 @@ def train_tokenizer(
     spm.SentencePieceTrainer.train(
         sentence_iterator=_training_lines(texts, stats),
         model_writer=model,
-        model_type="unigram",
+        model_type=model_type,
         vocab_size=vocab_size,
         hard_vocab_limit=False,
         character_coverage=character_coverage,
