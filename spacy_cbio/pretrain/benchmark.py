@@ -24,7 +24,7 @@ from .blocks import iter_texts, load_corpus, tokenize_and_pack
 from .card import benchmark_readme, hardware, library_versions, precision_benchmark_readme
 from .collator import DataCollatorForSentencePieceWholeWordMask
 from .config import load_profile
-from .mlm import _precision, set_threads, training_settings
+from .mlm import _precision, masked_lm_loss, set_threads, training_settings
 from .modeling import as_masked_only, init_model
 from .tokenizer import train_tokenizer
 
@@ -76,6 +76,47 @@ def _timed_train(model, dataset, collator, settings: Dict[str, Any], steps: int,
             "train_loss": trainer.state.log_history[-1].get("train_loss")}
 
 
+def _about(profile: Dict[str, Any], config: Path, corpus: Path, model_dir: Optional[Path]) -> Dict[str, Any]:
+    """What a benchmark ran on: model, hardware, versions, config and corpus."""
+    return {
+        "model": {k: profile["model"][k] for k in ("layers", "hidden", "heads", "intermediate")}
+        if model_dir is None else str(model_dir),
+        "hardware": hardware(),
+        "versions": library_versions(),
+        "config": str(config),
+        "corpus": str(corpus),
+    }
+
+
+def _write(output: Path, result: Dict[str, Any], readme: str) -> Dict[str, Any]:
+    """``benchmark.json`` and ``README.md``; the work folder removed."""
+    shutil.rmtree(output / "work", ignore_errors=True)
+    (output / "benchmark.json").write_text(json.dumps(result, indent=2), encoding="utf8")
+    (output / "README.md").write_text(readme + "\n", encoding="utf8")
+    return result
+
+
+def _setup(config: Path, corpus: Path, output: Path, model_dir: Optional[Path]):
+    """Profile, training settings, threads, corpus, tokenizer and initial model of a benchmark.
+
+    ``model_dir``: that model's tokenizer and weights (read only); without it, a tokenizer
+    is trained in ``output/tokenizer`` and the profile's ``[model]`` starts at random.
+    """
+    profile = load_profile(config)
+    settings = training_settings(profile["training"])
+    threads = set_threads(int(settings["num_threads"]))
+    output.mkdir(parents=True, exist_ok=True)
+    dd = load_corpus(corpus)
+    if model_dir is not None:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    else:
+        tokenizer = train_tokenizer(iter_texts(dd["train"], min(20_000, int(profile["tokenizer"]["max_texts"]))),
+                                    output / "tokenizer", int(profile["tokenizer"]["vocab_size"]), 0)
+    base, tokenizer = init_model(profile["model"], tokenizer, base=str(model_dir) if model_dir else None,
+                                 seed=int(settings["seed"]))
+    return profile, settings, threads, dd, tokenizer, base
+
+
 def run_benchmark(
     config: Path,
     corpus: Path,
@@ -91,21 +132,10 @@ def run_benchmark(
     without it, a tokenizer is trained in ``output/tokenizer`` and the
     profile's ``[model]`` is initialised at random.
     """
-    profile = load_profile(config)
-    settings = training_settings(profile["training"])
-    threads = set_threads(int(settings["num_threads"]))
+    profile, settings, threads, dd, tokenizer, base = _setup(config, corpus, Path(output), model_dir)
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    dd = load_corpus(corpus)
-    if model_dir is not None:
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    else:
-        tokenizer = train_tokenizer(iter_texts(dd["train"], min(20_000, int(profile["tokenizer"]["max_texts"]))),
-                                    output / "tokenizer", int(profile["tokenizer"]["vocab_size"]), 0)
     seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"])
     n = steps * batch
-    base, tokenizer = init_model(profile["model"], tokenizer, base=str(model_dir) if model_dir else None,
-                                 seed=int(settings["seed"]))
     packed = tokenize_and_pack(dd["train"], tokenizer, seq_len, n, desc="benchmark: packing")
     packed = packed.repeat_to(n)
     docs = dd["train"].select(range(min(len(dd["train"]), 4 * n)), keep_in_memory=True)
@@ -147,38 +177,9 @@ def run_benchmark(
         "seq_len": seq_len,
         "threads": threads,
         "vocab_size": base.config.vocab_size,
-        "model": {k: profile["model"][k] for k in ("layers", "hidden", "heads", "intermediate")}
-        if model_dir is None else str(model_dir),
-        "hardware": hardware(),
-        "versions": library_versions(),
-        "config": str(config),
-        "corpus": str(corpus),
+        **_about(profile, config, corpus, model_dir),
     }
-    shutil.rmtree(output / "work", ignore_errors=True)
-    (output / "benchmark.json").write_text(json.dumps(result, indent=2), encoding="utf8")
-    (output / "README.md").write_text(benchmark_readme(result) + "\n", encoding="utf8")
-    return result
-
-
-def eval_loss(model, blocks, tokenizer, settings: Dict[str, Any], max_blocks: int) -> float:
-    """Masked-LM loss of an in-memory ``model`` on ``blocks`` in fp32, with fixed (seeded) masks."""
-    collate = DataCollatorForSentencePieceWholeWordMask(
-        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"])
-    )
-    device = next(model.parameters()).device
-    model.eval()
-    n, bs = min(blocks.n_blocks, max_blocks), int(settings["batch_size"])
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for start in range(0, n, bs):
-            batch = collate([blocks[i] for i in range(start, min(start + bs, n))])
-            k = int((batch["labels"] != -100).sum())
-            if k:
-                out = model(**{key: v.to(device) for key, v in batch.items()})
-                total += float(out.loss) * k
-                count += k
-    model.train()
-    return total / max(count, 1)
+    return _write(output, result, benchmark_readme(result))
 
 
 def run_precision_benchmark(
@@ -201,21 +202,10 @@ def run_precision_benchmark(
     round's ``steps`` steps (the same in each round: same seed). Writes
     ``output/benchmark.json`` and ``output/README.md``.
     """
-    profile = load_profile(config)
-    settings = training_settings(profile["training"])
-    threads = set_threads(int(settings["num_threads"]))
+    profile, settings, threads, dd, tokenizer, base = _setup(config, corpus, Path(output), model_dir)
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    dd = load_corpus(corpus)
-    if model_dir is not None:
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    else:
-        tokenizer = train_tokenizer(iter_texts(dd["train"], min(20_000, int(profile["tokenizer"]["max_texts"]))),
-                                    output / "tokenizer", int(profile["tokenizer"]["vocab_size"]), 0)
     seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"])
     n = steps * batch
-    base, tokenizer = init_model(profile["model"], tokenizer, base=str(model_dir) if model_dir else None,
-                                 seed=int(settings["seed"]))
     packed = tokenize_and_pack(dd["train"], tokenizer, seq_len, n, desc="benchmark: packing").repeat_to(n)
     max_eval = int(settings["max_eval_blocks"])
     valid = tokenize_and_pack(dd["validation"], tokenizer, seq_len, max_eval, desc="benchmark: validation")
@@ -223,7 +213,7 @@ def run_precision_benchmark(
         tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"]),
         pad_to_multiple_of=8,
     )
-    loss_start = eval_loss(as_masked_only(copy.deepcopy(base)), valid, tokenizer, settings, max_eval)
+    loss_start = masked_lm_loss(as_masked_only(copy.deepcopy(base)), valid, tokenizer, settings, max_eval)
     echo(f"[benchmark] {' vs '.join(precisions)}: warm-up, then {rounds} round(s) of {steps} steps each "
          f"(batch {batch} x {seq_len}, {threads} threads)")
     for precision in precisions:
@@ -234,7 +224,7 @@ def run_precision_benchmark(
         for precision in precisions:
             model = as_masked_only(copy.deepcopy(base))
             run = _timed_train(model, packed, wwm, settings, steps, output / "work", precision)
-            run["eval_loss"] = eval_loss(model, valid, tokenizer, settings, max_eval)
+            run["eval_loss"] = masked_lm_loss(model, valid, tokenizer, settings, max_eval)
             trials[precision].append(run)
             echo(f"[benchmark] round {r + 1}/{rounds} {precision}: {run['tokens_per_s']:,.0f} tokens/s, "
                  f"validation loss {run['eval_loss']:.4f}")
@@ -257,14 +247,6 @@ def run_precision_benchmark(
         "vocab_size": base.config.vocab_size,
         # bf16 is fast on CPUs with AVX512-BF16 / AMX only ("AVX512" or less: emulated, slower)
         "cpu_capability": torch.backends.cpu.get_cpu_capability() if not torch.cuda.is_available() else None,
-        "model": {k: profile["model"][k] for k in ("layers", "hidden", "heads", "intermediate")}
-        if model_dir is None else str(model_dir),
-        "hardware": hardware(),
-        "versions": library_versions(),
-        "config": str(config),
-        "corpus": str(corpus),
+        **_about(profile, config, corpus, model_dir),
     }
-    shutil.rmtree(output / "work", ignore_errors=True)
-    (output / "benchmark.json").write_text(json.dumps(result, indent=2), encoding="utf8")
-    (output / "README.md").write_text(precision_benchmark_readme(result) + "\n", encoding="utf8")
-    return result
+    return _write(output, result, precision_benchmark_readme(result))

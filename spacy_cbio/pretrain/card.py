@@ -5,7 +5,7 @@ import math
 import os
 import platform
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 
@@ -143,15 +143,19 @@ def benchmark_md(bench: Dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def benchmark_readme(bench: Dict[str, Any]) -> str:
-    """``README.md`` of a ``benchmark-pretrain`` output folder."""
+def _bench_setting(bench: Dict[str, Any]) -> Tuple[str, str]:
+    """The hardware and the model of a benchmark, as README text."""
     hw = bench.get("hardware", {})
     hw_text = ", ".join(hw.get("gpus") or []) or f"CPU only ({hw.get('cpu', '?')}, {hw.get('cpu_cores', '?')} cores)"
     model = bench.get("model")
     if isinstance(model, dict):
-        model = "random " + ", ".join(f"{k} {v}" for k, v in model.items()) + " model"
-    else:
-        model = f"model `{model}`"
+        return hw_text, "random " + ", ".join(f"{k} {v}" for k, v in model.items()) + " model"
+    return hw_text, f"model `{model}`"
+
+
+def benchmark_readme(bench: Dict[str, Any]) -> str:
+    """``README.md`` of a ``benchmark-pretrain`` output folder."""
+    hw_text, model = _bench_setting(bench)
     return "\n".join(
         [
             "# Pretraining loop benchmark",
@@ -166,13 +170,7 @@ def benchmark_readme(bench: Dict[str, Any]) -> str:
 
 def precision_benchmark_readme(bench: Dict[str, Any]) -> str:
     """``README.md`` of ``benchmark-pretrain --compare-precision``: bf16 vs fp32 side by side."""
-    hw = bench.get("hardware", {})
-    hw_text = ", ".join(hw.get("gpus") or []) or f"CPU only ({hw.get('cpu', '?')}, {hw.get('cpu_cores', '?')} cores)"
-    model = bench.get("model")
-    if isinstance(model, dict):
-        model = "random " + ", ".join(f"{k} {v}" for k, v in model.items()) + " model"
-    else:
-        model = f"model `{model}`"
+    hw_text, model = _bench_setting(bench)
     rows = [
         "# Pretraining loop benchmark: mixed precision",
         "",

@@ -451,3 +451,25 @@ def _summary(run, trainer, cb, result, final_eval, wall, threads, train_blocks, 
         "peak_gpu_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None,
         "settings": cfg,
     }
+
+
+def masked_lm_loss(model, blocks, tokenizer, settings: Dict[str, Any], max_blocks: int) -> float:
+    """Masked-LM loss of an in-memory ``model`` on ``blocks`` in fp32, with fixed (seeded) masks."""
+    collate = DataCollatorForSentencePieceWholeWordMask(
+        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"])
+    )
+    device = next(model.parameters()).device
+    training = model.training
+    model.eval()
+    n, bs = min(blocks.n_blocks, max_blocks), int(settings["batch_size"])
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, n, bs):
+            batch = collate([blocks[i] for i in range(start, min(start + bs, n))])
+            k = int((batch["labels"] != -100).sum())
+            if k:
+                out = model(**{key: v.to(device) for key, v in batch.items()})
+                total += float(out.loss) * k
+                count += k
+    model.train(training)
+    return total / max(count, 1)

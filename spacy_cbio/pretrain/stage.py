@@ -28,10 +28,9 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from .blocks import PackedBlocks, corpus_stats_md, iter_texts, load_corpus, tokenize_and_pack
 from .card import hardware, library_versions, model_card, perplexity
-from .collator import DataCollatorForSentencePieceWholeWordMask
 from .config import profile_text
 from .mlm import (
-    CHECKPOINT_DIR, METRICS_FILE, RUN_INFO_FILE, last_checkpoint, process_state, run_mlm, set_threads,
+    CHECKPOINT_DIR, METRICS_FILE, RUN_INFO_FILE, last_checkpoint, masked_lm_loss, process_state, run_mlm, set_threads,
     training_settings,
 )
 from .modeling import BaseUnreachable, as_masked_only, init_model, resolve_base
@@ -277,23 +276,8 @@ def evaluate_loss(model_dir: PathLike, blocks: PackedBlocks, settings: Dict[str,
     """Masked-LM loss of ``model_dir`` on ``blocks`` with fixed (seeded) masks."""
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = as_masked_only(AutoModelForMaskedLM.from_pretrained(str(model_dir))).eval()
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device)
-    collate = DataCollatorForSentencePieceWholeWordMask(
-        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"])
-    )
-    n = min(blocks.n_blocks, max_blocks)
-    bs = int(settings["batch_size"])
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for start in range(0, n, bs):
-            batch = collate([blocks[i] for i in range(start, min(start + bs, n))])
-            k = int((batch["labels"] != -100).sum())
-            if k:
-                out = model(**{key: v.to(device) for key, v in batch.items()})
-                total += out.loss.item() * k
-                count += k
-    return total / max(count, 1)
+    model.to("cuda" if torch.cuda.is_available() else "cpu")
+    return masked_lm_loss(model, blocks, tokenizer, settings, max_blocks)
 
 
 def comparison_table(results: Dict[str, Dict[str, float]]) -> str:
