@@ -137,6 +137,7 @@ def test_continues_from_the_base_keeping_its_tokenizer_vocabulary_and_positions(
     assert not (before[name] == after[name]).all()
 
 
+@pytest.mark.slow
 def test_full_camembert_base_shape_continues_one_step(corpora, tmp_path):
     """camembert-base's full shape (12 x 768, vocab 32005, 514 positions): kept through a 1-step bio run."""
     from transformers import AutoTokenizer
