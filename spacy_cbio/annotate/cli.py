@@ -12,7 +12,7 @@ import srsly
 import typer
 from tqdm import tqdm
 
-from .pipe import ModelLoadError, Result, add_trf_cleaner, annotate_records, load_pipeline
+from .pipe import InputReadError, ModelLoadError, Result, add_trf_cleaner, annotate_records, load_pipeline
 from .readers import INPUT_FORMATS, STDIN, check_inputs, detect_format, read_inputs
 from .writers import OUTPUT_FORMATS, make_writer
 
@@ -187,11 +187,14 @@ def annotate(
         if printed[0] <= MAX_PRINTED_ERRORS:
             tqdm.write(f"skipped {result.record.where} (id {result.record.id}): {result.error}", file=sys.stderr)
 
-    summary = run_annotate(
-        nlp, inputs, writer, fmt=input_format, text_field=text_field, id_field=id_field,
-        batch_size=batch_size, n_process=n_process, max_length=max_length, progress=progress,
-        on_error=report_error,
-    )
+    try:
+        summary = run_annotate(
+            nlp, inputs, writer, fmt=input_format, text_field=text_field, id_field=id_field,
+            batch_size=batch_size, n_process=n_process, max_length=max_length, progress=progress,
+            on_error=report_error,
+        )
+    except InputReadError as err:
+        _fail(str(err))
     if printed[0] > MAX_PRINTED_ERRORS:
         typer.echo(f"... and {printed[0] - MAX_PRINTED_ERRORS} more skipped documents", err=True)
     typer.echo(summary.format(), err=True)

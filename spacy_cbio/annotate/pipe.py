@@ -195,6 +195,10 @@ def _error_handler(nlp: Language, handler: Callable) -> Iterator[None]:
             proc.set_error_handler(old)
 
 
+class InputReadError(RuntimeError):
+    """The input could not be read to its end (the documents read before were processed)."""
+
+
 def annotate_records(
     nlp: Language,
     records: Iterable[Record],
@@ -213,9 +217,27 @@ def annotate_records(
     handler = _ErrorHandler()
 
     pulled = [0]
+    read_error: List[BaseException] = []
+
+    def next_records() -> Iterator[Tuple[int, Record]]:
+        """The input records; an error while reading them (not a bad document: the reader
+        itself failing, e.g. an I/O error) ends the input and is raised once all that was
+        read has been annotated and yielded."""
+        iterator = iter(records)
+        index = 0
+        while True:
+            try:
+                record = next(iterator)
+            except StopIteration:
+                return
+            except Exception as err:  # noqa: BLE001 - kept, raised after the flush below
+                read_error.append(err)
+                return
+            yield index, record
+            index += 1
 
     def feed() -> Iterator[Tuple[Doc, int]]:
-        for index, record in enumerate(records):
+        for index, record in next_records():
             pulled[0] += 1
             if record.error is not None:
                 pending.append((index, record, record.error))
@@ -267,7 +289,10 @@ def annotate_records(
                 continue
             break
         yield from flush(None)
+    if read_error:
+        raise InputReadError(f"reading the input failed after {pulled[0]} document(s), all annotated and "
+                             f"written: {_first_line(read_error[0])}") from read_error[0]
 
 
-__all__ = ["ModelLoadError", "Result", "load_pipeline", "check_pipeline_dir", "add_trf_cleaner",
+__all__ = ["InputReadError", "ModelLoadError", "Result", "load_pipeline", "check_pipeline_dir", "add_trf_cleaner",
            "doc_entities", "annotate_records", "CLEANER_NAME"]

@@ -55,6 +55,21 @@ def pipeline_features(model_dir: Path, nlp_meta: Dict[str, Any]) -> Dict[str, An
     return features
 
 
+def training_run(model_dir: Path) -> Dict[str, Any]:
+    """Profile, seed and steps of the training run that made ``model_dir``: ``run.json`` of
+    ``train`` sits next to ``model-best`` (``max_steps`` from the pipeline's config)."""
+    run = _read_json(model_dir.parent / "run.json") or _read_json(model_dir / "run.json")
+    found: Dict[str, Any] = {key: run.get(key) for key in ("profile", "head", "seed") if run.get(key) is not None}
+    config_file = model_dir / "config.cfg"
+    if config_file.exists():
+        from confection import Config
+
+        steps = Config().from_disk(config_file, interpolate=False).get("training", {}).get("max_steps")
+        if isinstance(steps, int):
+            found["max_steps"] = steps
+    return found
+
+
 def build_meta(
     model_dir: Path,
     dataset: str,
@@ -107,7 +122,7 @@ def build_meta(
     meta.setdefault("requirements", [])
     meta["requirements"] = [
         req for req in meta["requirements"] if not req.startswith("spacy-cbio")
-    ] + [f"spacy-cbio>={version}"]
+    ] + [f"spacy-cbio>={__version__}"]  # the code that packaged it (not the model's version)
     meta["spacy_cbio"] = {
         "dataset": dataset,
         "dataset_labels": list(spec.labels),
@@ -115,5 +130,7 @@ def build_meta(
         "test_metrics_file": str(metrics_path) if metrics_path else None,
         "scoring": "seqeval strict mode, IOB2",
         "features": features,
+        "training": training_run(Path(model_dir)),
+        "test_data": metrics.get("data"),
     }
     return meta

@@ -265,3 +265,20 @@ def test_offsets_point_at_the_input_text(clean_nlp, batch):
     for res in results:
         assert res.error is None, res.error
         _check_offsets(res.record.text, res.entities)
+
+
+def test_reader_failing_midway_is_an_error_after_what_was_read(clean_nlp):
+    """A reader that fails (I/O error mid-file) must not end the run quietly as if the input were done."""
+    from spacy_cbio.annotate.pipe import InputReadError
+
+    def records():
+        for i in range(5):
+            if i == 2:
+                raise OSError("disk went away")
+            yield Record(id=str(i), text=TEXT)
+
+    results = []
+    with pytest.raises(InputReadError, match="after 2 document.*disk went away"):
+        for result in annotate_records(clean_nlp, records(), batch_size=4):
+            results.append(result)
+    assert [r.record.id for r in results] == ["0", "1"] and all(r.error is None for r in results)

@@ -28,3 +28,23 @@ def own_wheel(tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr[-3000:]
     (wheel,) = wheelhouse.glob("spacy_cbio-*.whl")
     return wheel
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory, tiny_hf_model_dir) -> Path:
+    """A tiny-profile pipeline trained on the toy corpus by this environment (``train``), with its
+    ``run.json`` next to ``model-best`` as the project writes it."""
+    import os
+
+    from spacy_cbio.train.testing import write_toy_corpus
+
+    work = tmp_path_factory.mktemp("tiny_pipeline")
+    paths = write_toy_corpus(work / "toy")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "spacy_cbio", "train", "ner", "--profile", "tiny", "--threads", "1",
+                             f"--paths.transformer={tiny_hf_model_dir}",
+                             *[f"--{key}={value}" for key, value in paths.items()]],
+                            cwd=work, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (work / "ner" / "run.json").is_file()
+    return work / "ner" / "model-best"

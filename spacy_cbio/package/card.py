@@ -1,0 +1,154 @@
+"""The model card: the README.md of a packaged pipeline (and the long description of its wheel).
+
+Written from the package meta (:func:`spacy_cbio.package.meta.build_meta`): install line,
+a usage snippet that runs, the labels and what they mean, the scores and the profile that
+made them, the training data and its licence, the token features, and the limits.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+# What each label means. QUAERO / Mantra: UMLS semantic groups; E3C: its clinical entities.
+LABEL_MEANINGS: Dict[str, str] = {
+    "ANAT": "anatomy (UMLS semantic group ANAT)",
+    "CHEM": "chemicals & drugs (CHEM)",
+    "DEVI": "devices (DEVI)",
+    "DISO": "disorders: diseases, signs, symptoms, findings (DISO)",
+    "GEOG": "geographic areas (GEOG)",
+    "LIVB": "living beings: people, animals, organisms (LIVB)",
+    "OBJC": "objects (OBJC)",
+    "PHEN": "phenomena (PHEN)",
+    "PHYS": "physiology: functions and processes of the body (PHYS)",
+    "PROC": "procedures: diagnostic, therapeutic, laboratory (PROC)",
+    "CLINENTITY": "clinical entity (E3C): a disorder, sign or symptom of a clinical case",
+}
+UNKNOWN_MEANING = "label of the training data (see its annotation guide)"
+USAGE_TEXT = "Le patient présente une fièvre et une toux ; il prend du paracétamol."
+LIMITS = (
+    "- Research use only: **not for clinical decisions**, diagnosis or any use on patients; "
+    "predictions are wrong at the rates shown above, and more often on text unlike the training data.\n"
+    "- Pipelines of the `small` (CPU) profile score far below the CamemBERT-bio paper "
+    "(a 4-layer, 128-wide encoder pretrained for minutes, NER trained for a few hundred steps); "
+    "only the `paper` profile is meant to approach its results.\n"
+    "- Entities are flat (no nesting); texts longer than the transformer window are split into "
+    "overlapping windows by spacy-transformers.\n"
+    "- The training data licence applies to the model (see above): check it before redistributing."
+)
+
+
+def usage_snippet(package: str) -> str:
+    """Five lines that load the installed package and print its entities with their score."""
+    return (
+        "import spacy\n"
+        f'nlp = spacy.load("{package}")\n'
+        f'doc = nlp("{USAGE_TEXT}")\n'
+        "for ent in doc.ents:\n"
+        "    print(ent.text, ent.label_, round(ent._.score, 3))\n"
+    )
+
+
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def _scores(meta: Dict[str, Any]) -> List[str]:
+    perf = meta.get("performance") or {}
+    cbio = meta.get("spacy_cbio") or {}
+    training = cbio.get("training") or {}
+    profile = training.get("profile") or "unknown"
+    lines: List[str] = []
+    if "ents_f" not in perf:
+        return ["No scores were recorded for this pipeline."]
+    if perf.get("scoring"):  # test metrics from `evaluate`
+        where = f"test set{' (' + cbio['test_data'] + ')' if cbio.get('test_data') else ''}"
+        lines.append(f"{perf['scoring']}: scores on the **{where}**, pipeline trained with the "
+                     f"**`{profile}` profile**{_training_details(training)}.")
+    else:
+        lines.append(f"No test metrics were given when packaging: these are the **development-set** scores "
+                     f"recorded by training (the pipeline's scorer), **`{profile}` profile**{_training_details(training)}.")
+    lines += ["", "| | P | R | F1 |", "|---|---:|---:|---:|",
+              f"| micro | {_pct(perf.get('ents_p'))} | {_pct(perf.get('ents_r'))} | {_pct(perf.get('ents_f'))} |"]
+    if perf.get("ents_macro_f") is not None:
+        lines.append(f"| macro | | | {_pct(perf.get('ents_macro_f'))} |")
+    for label, row in sorted((perf.get("ents_per_type") or {}).items()):
+        lines.append(f"| {label} | {_pct(row.get('p'))} | {_pct(row.get('r'))} | {_pct(row.get('f'))} |")
+    return lines
+
+
+def _training_details(training: Dict[str, Any]) -> str:
+    parts = [f"{key} {training[key]}" for key in ("seed", "max_steps") if training.get(key) is not None]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _features(meta: Dict[str, Any]) -> List[str]:
+    cbio = meta.get("spacy_cbio") or {}
+    features = cbio.get("features") or {}
+    kind = features.get("features", "transformer")
+    lines = [f"- Pipeline: {', '.join(f'`{p}`' for p in meta.get('pipeline', []))} "
+             "(spacy-transformers encoder + `cbio_token_ner`, a linear IOB2 token-classification head "
+             "with constrained decoding; `span._.score` is the mean (or, with `score_method = min`, the lowest) "
+             "probability of the entity's decoded tags)."]
+    if kind == "stacked":
+        lines.append("- Token features: `stacked`: the transformer output concatenated with static vectors.")
+    else:
+        lines.append(f"- Token features: `{kind}` (the transformer output alone).")
+    vectors = features.get("static_vectors")
+    if vectors:
+        lines.append("- Static vectors: " + ", ".join(f"{k} {v}" for k, v in vectors.items()) + ".")
+    if features.get("frozen"):
+        lines.append(f"- Frozen during training: {', '.join(features['frozen'])}.")
+    lines.append(f"- Training recipe: `{features.get('recipe', 'transformer')}`.")
+    if cbio.get("base_model"):
+        lines.append(f"- Base model (fine-tuned from): `{cbio['base_model']}`.")
+    return lines
+
+
+def model_card(meta: Dict[str, Any], find_links: str = "packages/<profile>") -> str:
+    """The README.md of the package ``fr_<meta name>``; ``find_links``: the folder holding its wheels."""
+    name = meta["name"] if meta["name"].startswith(f"{meta['lang']}_") else f"{meta['lang']}_{meta['name']}"
+    cbio = meta.get("spacy_cbio") or {}
+    labels = list((meta.get("labels") or {}).get("ner", [])) or list(cbio.get("dataset_labels", []))
+    lines = [
+        f"# {name} {meta['version']}",
+        "",
+        meta.get("description", ""),
+        "",
+        "## Install",
+        "",
+        "The folder holding this wheel also holds the `spacy_cbio` wheel it requires "
+        "(spacy-cbio is on no package index); the other requirements come from PyPI:",
+        "",
+        "```bash",
+        f"pip install --find-links {find_links} {name}",
+        "```",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        usage_snippet(name).rstrip("\n"),
+        "```",
+        "",
+        "Or on a folder of `.txt` files, from the command line (JSONL, BRAT, DocBin or HTML output):",
+        "",
+        "```bash",
+        f"spacy-cbio annotate {name} notes/ -o entities.jsonl",
+        "```",
+        "",
+        "## Labels",
+        "",
+        "| Label | Meaning |",
+        "|---|---|",
+    ]
+    lines += [f"| `{label}` | {LABEL_MEANINGS.get(label, UNKNOWN_MEANING)} |" for label in labels]
+    lines += ["", "## Scores", ""] + _scores(meta)
+    lines += ["", "## Training data and licences", ""]
+    for source in meta.get("sources", []):
+        url = f" <{source['url']}>" if source.get("url") else ""
+        desc = f": {source['description']}" if source.get("description") else ""
+        lines.append(f"- {source['name']}{desc}{url}; licence: {source.get('license') or 'n/a'}")
+    lines.append(f"- This package: {meta.get('license', 'n/a')}.")
+    lines += ["", "## Features", ""] + _features(meta)
+    versions = [f"spaCy `{meta.get('spacy_version', '')}`"] + [f"`{r}`" for r in meta.get("requirements", [])]
+    lines.append(f"- Requirements: {', '.join(versions)}.")
+    lines += ["", "## Limits", "", LIMITS, ""]
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""The model card (README.md of a packaged pipeline) from a meta, without building anything."""
+from spacy_cbio.package.card import LABEL_MEANINGS, model_card, usage_snippet
+
+META = {
+    "lang": "fr", "name": "cbio_ner_e3c", "version": "0.1.0", "description": "French biomedical NER (E3C).",
+    "pipeline": ["transformer", "ner"], "labels": {"transformer": [], "ner": ["CLINENTITY"]},
+    "license": "CC BY-NC (training data); code MIT", "spacy_version": ">=3.8.18,<3.9.0",
+    "requirements": ["spacy-transformers>=1.4.0,<1.5.0", "spacy-cbio>=0.1.0"],
+    "sources": [{"name": "e3c", "description": "E3C", "url": "https://github.com/hltfbk/E3C-Corpus", "license": "CC BY-NC"}],
+    "performance": {"ents_p": 0.72, "ents_r": 0.69, "ents_f": 0.70,
+                    "ents_per_type": {"CLINENTITY": {"p": 0.72, "r": 0.69, "f": 0.70}}},
+    "spacy_cbio": {"dataset": "e3c", "dataset_labels": ["CLINENTITY"], "base_model": "training/pretrain/small/model",
+                   "training": {"profile": "small", "seed": 0, "max_steps": 600},
+                   "features": {"recipe": "transformer", "features": "stacked", "frozen": ["transformer"],
+                                "static_vectors": {"width": 300, "vectors": 50000, "mode": "floret"}}},
+}
+
+
+def test_card_without_test_metrics_says_the_scores_are_dev_scores():
+    card = model_card(META, find_links="packages/small")
+    assert "pip install --find-links packages/small fr_cbio_ner_e3c" in card
+    assert "**development-set** scores" in card and "**`small` profile** (seed 0, max_steps 600)" in card
+    assert "| micro | 72.00 | 69.00 | 70.00 |" in card and "| `CLINENTITY` | clinical entity" in card
+    assert "Token features: `stacked`" in card and "width 300, vectors 50000, mode floret" in card
+    assert "Frozen during training: transformer" in card and "`spacy-transformers>=1.4.0,<1.5.0`" in card
+    assert "CC BY-NC" in card and "not for clinical decisions" in card
+
+
+def test_usage_snippet_is_five_lines_and_every_dataset_label_has_a_meaning():
+    from spacy_cbio.data.datasets import DATASETS
+
+    assert len(usage_snippet("fr_cbio_ner").splitlines()) == 5
+    labels = {label for spec in DATASETS.values() for label in spec.labels}
+    assert labels <= set(LABEL_MEANINGS)

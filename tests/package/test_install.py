@@ -1,0 +1,189 @@
+"""A model wheel installs on its own (issue 10).
+
+``package`` writes the model wheel next to the ``spacy_cbio`` wheel it requires (spacy-cbio is
+on no index); a fresh venv WITH pip that holds nothing from the checkout installs it with
+``pip install --find-links <folder> fr_<name>``, everything else coming from the package
+registries. Then, offline and from a folder outside the repository: ``spacy.load``, the model
+card's usage snippet and the ``spacy-cbio annotate`` console script of the installed wheel.
+
+Slow (about 1.5-2 min, most of it pip installing torch, transformers...; measured by the
+fixture and printed with ``pytest -s``). The cheaper variant (a venv without pip that reuses
+this venv's libraries) is ``test_package.py``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from spacy_cbio.about import __version__
+from spacy_cbio.package.card import USAGE_TEXT
+from spacy_cbio.package.code_wheel import CodeWheelError, copy_code_wheel, find_source_root
+
+NAME = "cbio_ner_tiny"
+PACKAGE = f"fr_{NAME}"
+TEXT = "Le patient présente une fièvre et une toux ; il prend du paracétamol et de l' amoxicilline ."
+
+
+def _run(cmd, **kwargs):
+    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def _fresh_env(venv: Path, offline: bool = True):
+    """No PYTHON* variables (nothing from the checkout on the path), the venv first on PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON") and k != "VIRTUAL_ENV"}
+    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", PIP_NO_INPUT="1")
+    if offline:
+        env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    return env
+
+
+@pytest.fixture(scope="module")
+def packages(tiny_pipeline, tmp_path_factory):
+    """``package`` run as the project runs it: (packages folder, its stdout)."""
+    work = tmp_path_factory.mktemp("install_packages")
+    metrics = work / "quaero.json"
+    strict = {"micro": {"p": 0.5, "r": 0.25, "f": 1 / 3}, "macro": {"p": 0.5, "r": 0.25, "f": 0.3},
+              "per_type": {"DISO": {"p": 0.5, "r": 0.25, "f": 1 / 3, "support": 4, "n_pred": 2}}}
+    metrics.write_text(json.dumps({"seqeval_strict_iob2": strict, "data": "corpus/ner/quaero/test.spacy"}))
+    out = work / "packages" / "tiny"
+    result = _run([sys.executable, "-m", "spacy_cbio", "package", str(tiny_pipeline), str(out), "--dataset", "quaero",
+                   "--name", NAME, "--metrics", str(metrics), "--base-model", "training/pretrain/tiny/model"], cwd=work)
+    return out, result.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(packages, tmp_path_factory):
+    """A fresh venv (with pip) where ``pip install --find-links <packages> fr_cbio_ner_tiny`` ran:
+    (its python, a working folder outside the repository)."""
+    folder, _ = packages
+    outside = tmp_path_factory.mktemp("fresh_install")
+    venv = outside / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)])
+    python = venv / "bin" / "python"
+    start = time.perf_counter()
+    _run([str(python), "-m", "pip", "install", "--quiet", "--find-links", str(folder), PACKAGE],
+         cwd=outside, env=_fresh_env(venv, offline=False), timeout=900)
+    print(f"\nfresh install of {PACKAGE} and its requirements: {time.perf_counter() - start:.1f} s")
+    return python, outside
+
+
+def _readme(wheel: Path) -> tuple:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        (readme,) = [n for n in names if n.endswith("/README.md")]
+        return archive.read(metadata).decode("utf8"), archive.read(readme).decode("utf8"), readme
+
+
+def test_package_writes_model_and_code_wheels_side_by_side(packages):
+    folder, stdout = packages
+    wheels = sorted(p.name for p in folder.glob("*.whl"))
+    assert wheels == [f"{PACKAGE}-{__version__}-py3-none-any.whl", f"spacy_cbio-{__version__}-py3-none-any.whl"]
+    assert f"pip install --find-links {folder} {PACKAGE}" in stdout
+    # the package folder spaCy writes is still there, with its sdist and wheel
+    assert {p.suffix for p in (folder / f"{PACKAGE}-{__version__}" / "dist").iterdir()} == {".whl", ".gz"}
+    # the model requires the spacy-cbio version that packaged it
+    with zipfile.ZipFile(folder / wheels[0]) as archive:
+        (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        assert f"Requires-Dist: spacy-cbio>={__version__}" in archive.read(metadata).decode("utf8")
+
+
+def test_model_card_is_the_wheels_readme(packages):
+    folder, _ = packages
+    metadata, readme, path = _readme(folder / f"{PACKAGE}-{__version__}-py3-none-any.whl")
+    assert path == f"{PACKAGE}/{PACKAGE}-{__version__}/README.md"
+    assert readme.strip() in metadata  # also the wheel's long description
+    for section in ("## Install", "## Usage", "## Labels", "## Scores", "## Training data and licences",
+                    "## Features", "## Limits"):
+        assert section in readme
+    assert f"pip install --find-links {folder.as_posix()} {PACKAGE}" in readme
+    assert f'spacy.load("{PACKAGE}")' in readme and "ent._.score" in readme
+    assert "| `DISO` | disorders" in readme and "| `CHEM` | chemicals & drugs" in readme
+    # test scores, the data they come from and the profile that made them (run.json of train)
+    assert "seqeval strict mode, IOB2" in readme and "**test set (corpus/ner/quaero/test.spacy)**" in readme
+    assert "**`tiny` profile**" in readme and "| micro | 50.00 | 25.00 | 33.33 |" in readme
+    assert "GNU FDL" in readme and "quaerofrenchmed" in readme
+    assert "Token features: `transformer`" in readme and "training/pretrain/tiny/model" in readme
+    assert "not for clinical decisions" in readme
+
+
+def test_fresh_venv_loads_offline_and_runs_the_card_snippet(installed, packages, tiny_pipeline):
+    """One process (imports cost ~15 s here): spacy.load, then the model card's usage snippet."""
+    import spacy
+
+    python, outside = installed
+    folder, _ = packages
+    _, readme, _ = _readme(folder / f"{PACKAGE}-{__version__}-py3-none-any.whl")
+    (snippet,) = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert len(snippet.strip().splitlines()) == 5
+    expected = [(e.text, e.label_) for e in spacy.load(tiny_pipeline)(TEXT).ents]
+    script = (
+        "import contextlib, io, json, importlib.metadata as md, spacy, spacy_cbio, torch\n"
+        f"nlp = spacy.load({PACKAGE!r})\n"
+        f"doc = nlp({TEXT!r})\n"
+        "printed = io.StringIO()\n"
+        "with contextlib.redirect_stdout(printed):\n"
+        f"    exec({snippet!r}, {{}})\n"
+        "print(json.dumps({'spacy_cbio': spacy_cbio.__file__, 'torch': torch.__version__,\n"
+        "  'direct_url': md.distribution('spacy-cbio').read_text('direct_url.json'),\n"
+        "  'ents': [(e.text, e.label_, e._.score) for e in doc.ents], 'snippet': printed.getvalue(),\n"
+        f"  'n_usage_ents': len(nlp({USAGE_TEXT!r}).ents)}}))\n"
+    )
+    out = _run([str(python), "-c", script], cwd=outside, env=_fresh_env(python.parents[1]))
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert loaded["spacy_cbio"].startswith(str(python.parents[1]))  # the wheel's, not the checkout's
+    assert loaded["direct_url"] is None or '"editable": true' not in loaded["direct_url"]
+    assert loaded["torch"].startswith("2.13.0")
+    assert [(text, label) for text, label, _ in loaded["ents"]] == expected
+    assert all(0.0 <= score <= 1.0 for *_, score in loaded["ents"])
+    lines = loaded["snippet"].strip().splitlines()
+    assert len(lines) == loaded["n_usage_ents"]
+    for line in lines:  # the snippet prints "<text> <LABEL> <score>"
+        *_, label, score = line.split(" ")
+        assert label in {"ANAT", "CHEM", "DEVI", "DISO", "GEOG", "LIVB", "OBJC", "PHEN", "PHYS", "PROC"}
+        assert 0.0 <= float(score) <= 1.0
+
+
+def test_annotate_console_script_of_the_installed_wheel(installed):
+    python, outside = installed
+    notes = outside / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text(TEXT, encoding="utf8")
+    (notes / "b.txt").write_text("Aucun effet indésirable n' a été rapporté .", encoding="utf8")
+    out = outside / "entities.jsonl"
+    _run([str(python.parent / "spacy-cbio"), "annotate", PACKAGE, "notes", "-o", str(out), "--no-progress",
+          "--summary", "summary.json"], cwd=outside, env=_fresh_env(python.parents[1]))
+    records = [json.loads(line) for line in out.read_text(encoding="utf8").splitlines()]
+    assert len(records) == 2 and all("entities" in r for r in records)
+    summary = json.loads((outside / "summary.json").read_text())
+    assert summary["n_annotated"] == 2 and summary["n_errors"] == 0 and summary["n_words"] > 0
+
+
+def test_source_root_error_names_the_way_out(tmp_path):
+    site = tmp_path / "site-packages" / "spacy_cbio"
+    site.mkdir(parents=True)
+    with pytest.raises(CodeWheelError, match="--code-wheel none"):
+        find_source_root(site)
+    assert (find_source_root() / "setup.cfg").is_file()  # this checkout (editable install)
+
+
+def test_copy_code_wheel_replaces_older_versions(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "spacy_cbio-0.0.9-py3-none-any.whl").write_bytes(b"old")
+    new = tmp_path / f"spacy_cbio-{__version__}-py3-none-any.whl"
+    new.write_bytes(b"new")
+    assert copy_code_wheel(new, out).read_bytes() == b"new"
+    assert [p.name for p in out.iterdir()] == [new.name]
+    with pytest.raises(CodeWheelError):
+        copy_code_wheel(tmp_path / "other.whl", out)
