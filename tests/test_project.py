@@ -56,7 +56,8 @@ def test_every_command_declares_code_inputs_and_outputs():
 
 def _copy_project(dest: Path) -> Path:
     dest.mkdir()
-    shutil.copy(REPO / "project.yml", dest)
+    for name in ("project.yml", "setup.cfg", "pyproject.toml"):  # the package command builds the code wheel
+        shutil.copy(REPO / name, dest)
     for folder in ("configs", "corpus_scripts", "spacy_cbio"):
         shutil.copytree(REPO / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
     return dest

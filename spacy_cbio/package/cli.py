@@ -88,6 +88,8 @@ def package(
     except CodeWheelError as err:
         typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(1)
+    if code is None:  # --code-wheel none: a wheel another call put there serves as well
+        code = next(iter(sorted(output.glob("spacy_cbio-*.whl"))), None)
     if code is not None:
         typer.echo(f"spacy-cbio wheel: {code}")
         typer.echo(f"Install with:\n  pip install --find-links {output} {package_name(meta)}")

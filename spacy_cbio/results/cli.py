@@ -63,8 +63,8 @@ def results_run(
 
 def results_report(
     grid_path: Path = typer.Argument(..., metavar="GRID", help=GRID_HELP),
-    output: Path = typer.Argument(..., help="Run folder given to results-run."),
-    report_dir: Optional[Path] = typer.Option(None, "--report-dir", "-o", help="Where to write results.json, RESULTS.md, results.png (default: the run folder)."),
+    runs: Path = typer.Argument(..., help="Run folder given to results-run."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where to write results.json, RESULTS.md, results.png (default: the run folder)."),
     seeds: Optional[str] = typer.Option(None, "--seeds", help="Comma-separated seeds, as given to results-run."),
     datasets: Optional[str] = typer.Option(None, "--datasets", help="Comma-separated datasets, as given to results-run."),
 ) -> None:
@@ -76,9 +76,9 @@ def results_report(
     except (ValueError, FileNotFoundError) as err:
         raise typer.BadParameter(str(err), param_hint="GRID")
     wanted = {(run.model.name, run.dataset, run.seed) for run in grid.runs()}
-    records = [r for r in load_records(output) if (r["model"], r["dataset"], r["seed"]) in wanted]
+    records = [r for r in load_records(runs) if (r["model"], r["dataset"], r["seed"]) in wanted]
     missing = len(wanted) - len(records)
-    failed_file = Path(output) / "failed.json"
+    failed_file = Path(runs) / "failed.json"
     failed = {}
     if failed_file.exists():
         for line in failed_file.read_text(encoding="utf8").splitlines():
@@ -88,7 +88,7 @@ def results_report(
     about = {"profile": grid.profile, "grid": str(grid_path), "runs": f"{len(records)} of {len(wanted)}",
              "spacy-cbio": __version__}
     try:
-        paths = write_report(records, report_dir or output, models=list(grid.models), datasets=grid.datasets,
+        paths = write_report(records, output or runs, models=list(grid.models), datasets=grid.datasets,
                              target=grid.target, base=grid.base, about=about, failed=failed)
     except ValueError as err:
         typer.secho(str(err), fg="red", err=True)

@@ -215,7 +215,7 @@ def tune(
     output: Path = typer.Argument(..., help="Study folder: study.db (SQLite), best.cfg, best.json, history.png."),
     profile: str = typer.Option("small", "--profile", "-p", help=PROFILE_HELP),
     head: str = typer.Option("token", "--head", help=HEAD_HELP),
-    n_trials: int = typer.Option(3, "--n-trials", "-n", help="Finished trials (complete or pruned) the study should have; a resumed study runs only the rest."),
+    n_trials: int = typer.Option(3, "--n-trials", help="Finished trials (complete or pruned) the study should have; a resumed study runs only the rest."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop starting new trials after this many seconds."),
     storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (any RDB URL); default sqlite:///OUTPUT/study.db."),
     study_name: Optional[str] = typer.Option(None, "--study-name", help="Default: the dataset folder of --paths.train."),
