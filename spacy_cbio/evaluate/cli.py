@@ -124,7 +124,10 @@ def evaluate(
 
 
 # -- several seeds ---------------------------------------------------------
-def _mean_std(values: Sequence[float]) -> Dict[str, float]:
+def mean_std(values: Sequence[float]) -> Dict[str, float]:
+    """Mean and sample standard deviation (0 for a single value) of seed scores."""
+    if not values:
+        raise ValueError("mean_std of no values")
     mean = statistics.fmean(values)
     std = statistics.stdev(values) if len(values) > 1 else 0.0
     return {"mean": mean, "std": std, "n": len(values)}
@@ -146,10 +149,10 @@ def aggregate(metrics_files: Sequence[PathLike]) -> Dict[str, Any]:
         runs.append(data["seqeval_strict_iob2"])
     out: Dict[str, Any] = {"n_runs": len(runs), "files": [str(p) for p in metrics_files]}
     for avg in ("micro", "macro"):
-        out[avg] = {k: _mean_std([run[avg][k] for run in runs]) for k in ("p", "r", "f")}
+        out[avg] = {k: mean_std([run[avg][k] for run in runs]) for k in ("p", "r", "f")}
     labels = sorted({label for run in runs for label in run["per_type"]})
     out["per_type_f"] = {
-        label: _mean_std([run["per_type"][label]["f"] for run in runs if label in run["per_type"]])
+        label: mean_std([run["per_type"][label]["f"] for run in runs if label in run["per_type"]])
         for label in labels
     }
     return out
@@ -213,4 +216,4 @@ def summarize(
     typer.echo(f"Wrote {output}")
 
 
-__all__ = ["evaluate", "evaluate_seeds", "aggregate", "evaluate_examples", "predict_examples", "summarize"]
+__all__ = ["mean_std", "evaluate", "evaluate_seeds", "aggregate", "evaluate_examples", "predict_examples", "summarize"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+import srsly
 import typer
 
 from ..about import __version__
@@ -53,8 +54,7 @@ def results_run(
     failed = result["failed"]
     typer.echo(f"{len(result['records'])} of {n_runs} runs done, {len(failed)} failed")
     if failed:
-        (Path(output) / "failed.json").write_text(
-            "\n".join(f"{key}: {msg}" for key, msg in failed.items()) + "\n", encoding="utf8")
+        srsly.write_json(Path(output) / "failed.json", failed)
         raise typer.Exit(1)
     stale = Path(output) / "failed.json"
     if stale.exists():
@@ -79,12 +79,7 @@ def results_report(
     records = [r for r in load_records(runs) if (r["model"], r["dataset"], r["seed"]) in wanted]
     missing = len(wanted) - len(records)
     failed_file = Path(runs) / "failed.json"
-    failed = {}
-    if failed_file.exists():
-        for line in failed_file.read_text(encoding="utf8").splitlines():
-            if ": " in line and "/seed" in line.split(": ", 1)[0]:
-                key, message = line.split(": ", 1)
-                failed[key] = message
+    failed = srsly.read_json(failed_file) if failed_file.exists() else {}
     about = {"profile": grid.profile, "grid": str(grid_path), "runs": f"{len(records)} of {len(wanted)}",
              "spacy-cbio": __version__}
     try:

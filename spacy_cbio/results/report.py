@@ -7,6 +7,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import srsly
 
+from ..evaluate.cli import mean_std
+
 PathLike = Union[str, Path]
 METRICS = ("f", "p", "r")
 METRIC_NAMES = {"f": "F1", "p": "P", "r": "R"}
@@ -16,14 +18,6 @@ def load_records(output: PathLike) -> List[Dict[str, Any]]:
     """Every run record under ``<output>/runs`` (sorted by model, dataset, seed)."""
     records = [srsly.read_json(path) for path in sorted(Path(output).glob("runs/*/*/seed*.json"))]
     return sorted(records, key=lambda r: (r["model"], r["dataset"], r["seed"]))
-
-
-def mean_std(values: Sequence[float]) -> Dict[str, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    if not values:
-        raise ValueError("mean_std of no values")
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "n": len(values)}
 
 
 def aggregate(records: Iterable[Dict[str, Any]], split: str = "test") -> Dict[str, Dict[str, Dict[str, Any]]]:
