@@ -34,7 +34,8 @@ def results_run(
     datasets: Optional[str] = typer.Option(None, "--datasets", help="Comma-separated datasets, instead of the grid's."),
     keep_models: bool = typer.Option(False, "--keep-models", help="Keep each run's model-best/model-last (default: only records and configs)."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
-    threads: int = typer.Option(0, "--threads", help="torch CPU threads of each training run (0: torch's default)."),
+    threads: int = typer.Option(0, "--threads", help="torch CPU threads of each training run (0: torch's default, or the cores shared among --jobs)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Runs trained at once, each in its own process (2 on a 2-core machine: see the README's results section)."),
 ) -> None:
     """Train every (model, dataset, seed) of the grid, keep the best checkpoint on dev, score it on
     dev and test (seqeval strict, IOB2); one JSON record per run.
@@ -50,7 +51,7 @@ def results_run(
     typer.echo(f"{n_runs} runs: models {models or list(grid.models)} × datasets {grid.datasets} × seeds {grid.seeds} "
                f"(profile {grid.profile}) -> {output}")
     result = run_grid(grid, output, models=models, keep_models=keep_models, gpu_id=gpu_id, threads=threads,
-                      echo=typer.echo)
+                      jobs=jobs, echo=typer.echo)
     failed = result["failed"]
     typer.echo(f"{len(result['records'])} of {n_runs} runs done, {len(failed)} failed")
     if failed:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Dict, List, Optional
 
 import srsly
@@ -134,18 +136,68 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
     return record
 
 
+def _echo_flush(message: str) -> None:
+    print(message, flush=True)
+
+
+def _worker_init(threads: int) -> None:
+    """A job process of a parallel grid: torch (scoring) keeps to its share of the cores."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _run_job(grid: Grid, run: Run, output: Path, keep_models: bool, gpu_id: int, threads: int) -> Dict[str, Any]:
+    return run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id, threads=threads, echo=_echo_flush)
+
+
+def job_threads(jobs: int, threads: int) -> int:
+    """torch threads per run: ``threads`` if set, else the CPU cores shared among ``jobs`` runs."""
+    if threads > 0 or jobs <= 1:
+        return threads
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
 def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, keep_models: bool = False,
-             gpu_id: int = -1, threads: int = 0, echo: Echo = print) -> Dict[str, Any]:
+             gpu_id: int = -1, threads: int = 0, jobs: int = 1, echo: Echo = print) -> Dict[str, Any]:
     """Every run of the grid (skipping finished ones). A failed run is reported and the others go
-    on; RETURNS ``{"records": [...], "failed": {run key: message}}``."""
+    on; RETURNS ``{"records": [...], "failed": {run key: message}}``.
+
+    ``jobs`` > 1 trains that many runs at once, each in its own process with its share of the
+    cores (``threads``, 0 = cores // jobs): spaCy's CNN and the frozen transformer's features use
+    a core poorly, so two 1-thread runs finish sooner than two 2-thread runs one after the other.
+    """
     runs = grid.runs(models)
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
     records, failed = [], {}
-    for index, run in enumerate(runs, 1):
-        echo(f"[{index}/{len(runs)}] {run.key}")
-        try:
-            records.append(run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id,
-                                   threads=threads, echo=echo))
-        except (RunError, ValueError, FileNotFoundError) as err:
-            failed[run.key] = str(err)
-            echo(f"{run.key}: FAILED: {err}")
+    if jobs == 1 or len(runs) <= 1:
+        for index, run in enumerate(runs, 1):
+            echo(f"[{index}/{len(runs)}] {run.key}")
+            try:
+                records.append(run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id,
+                                       threads=threads, echo=echo))
+            except (RunError, ValueError, FileNotFoundError) as err:
+                failed[run.key] = str(err)
+                echo(f"{run.key}: FAILED: {err}")
+        return {"records": records, "failed": failed}
+    threads = job_threads(jobs, threads)
+    echo(f"{jobs} runs at a time, {threads} torch thread(s) each")
+    # spawn, not fork: a forked child would inherit this process's torch/OpenMP state
+    context = multiprocessing.get_context("spawn")
+    order = {run.key: index for index, run in enumerate(runs)}
+    done: Dict[str, Dict[str, Any]] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
+                             initargs=(threads,)) as pool:
+        futures = {pool.submit(_run_job, grid, run, output, keep_models, gpu_id, threads): run for run in runs}
+        for finished, future in enumerate(as_completed(futures), 1):
+            run = futures[future]
+            try:
+                done[run.key] = future.result()
+                echo(f"[{finished}/{len(runs)}] {run.key} finished")
+            except (RunError, ValueError, FileNotFoundError) as err:
+                failed[run.key] = str(err)
+                echo(f"[{finished}/{len(runs)}] {run.key}: FAILED: {err}")
+    records = [done[key] for key in sorted(done, key=order.__getitem__)]
     return {"records": records, "failed": failed}

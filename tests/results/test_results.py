@@ -1,6 +1,7 @@
 """The results workflow: grid config, aggregation, table, gain, plot, and a real toy grid run."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,29 @@ def test_shipped_grids_name_project_outputs(repo_root, profile):
             assert spec.vectors.startswith(f"training/vectors/{profile}/")
         assert spec.recipe in ("transformer", "cnn")
     assert "results-run configs/results/${vars.profile}.cfg" in (repo_root / "project.yml").read_text(encoding="utf8")
+
+
+def test_results_run_parallel_jobs_match_sequential(tmp_path, tiny_hf_model_dir):
+    """--jobs 2 trains runs in separate processes: same records as one at a time, failures reported."""
+    grid = _grid_file(tmp_path, tiny_hf_model_dir)
+    runner = CliRunner()
+    sequential = runner.invoke(app, ["results-run", str(grid), str(tmp_path / "seq"), "--model", "cnn"])
+    assert sequential.exit_code == 0, sequential.output
+    grid.write_text(grid.read_text(encoding="utf8").replace('datasets = ["toy"]', 'datasets = ["toy", "absent"]'),
+                    encoding="utf8")
+    parallel = runner.invoke(app, ["results-run", str(grid), str(tmp_path / "par"), "--model", "cnn", "--jobs", "2"])
+    assert parallel.exit_code == 1, parallel.output
+    assert re.search(r"2 runs at a time, \d+ torch thread\(s\) each", parallel.output)
+    assert "cnn/absent/seed0: FAILED" in parallel.output and "2 of 4 runs done, 2 failed" in parallel.output
+    for seed in (0, 1):
+        a = srsly.read_json(tmp_path / "seq" / "runs" / "cnn" / "toy" / f"seed{seed}.json")
+        b = srsly.read_json(tmp_path / "par" / "runs" / "cnn" / "toy" / f"seed{seed}.json")
+        assert (a["seed"], a["config_hash"], a["test"], a["dev"]) == (b["seed"], b["config_hash"], b["test"], b["dev"])
+
+
+def test_job_threads_share_the_cores(monkeypatch):
+    from spacy_cbio.results.run import job_threads
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert job_threads(1, 0) == 0 and job_threads(2, 0) == 4 and job_threads(3, 0) == 2
+    assert job_threads(16, 0) == 1 and job_threads(2, 3) == 3
