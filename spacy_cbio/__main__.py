@@ -25,6 +25,7 @@ COMMANDS = [
     ("spacy_cbio.pretrain.cli", "pretrain_report", "pretrain-report"),
     ("spacy_cbio.pretrain.cli", "pretrain", "pretrain"),
     ("spacy_cbio.pretrain.cli", "benchmark", "benchmark-pretrain"),
+    ("spacy_cbio.pretrain.cli", "sweep", "pretrain-sweep"),
     ("spacy_cbio.vectors.cli", "vectors", "vectors"),
     ("spacy_cbio.train.cli", "assemble_config_cmd", "assemble-config"),
     ("spacy_cbio.train.cli", "train", "train"),

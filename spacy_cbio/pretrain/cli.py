@@ -235,3 +235,33 @@ def benchmark(
         typer.echo(f"{name:>18}: {run['tokens_per_s']:8.0f} tokens/s ({run['wall_s']:.1f} s)")
     typer.echo(f"speed-up ours/plain: {result['ratio']:.2f}x "
                f"(masked-only head alone: {result['ratio_head_only']:.2f}x)")
+
+
+def sweep(
+    config: Path = typer.Argument(..., help="Sweep config: configs/pretrain/sweep_<profile>.cfg (profile, minutes, "
+                                  "variants as profile overrides).", exists=True, dir_okay=False),
+    corpus: Path = typer.Argument(..., help=f"Corpus: {CORPUS_HELP}.", exists=True, file_okay=False),
+    output: Path = typer.Argument(..., help="Output folder: sweep.json, README.md, sweep.png (and tokenizer/ when "
+                                  "none is given)."),
+    tokenizer: Optional[Path] = typer.Option(
+        None, "--tokenizer", help="Tokenizer folder shared by every variant (e.g. the pretrain stage's "
+        "tokenizer/); default: one trained on CORPUS with the profile's \\[tokenizer].", exists=True, file_okay=False),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Override \\[sweep] minutes (training budget "
+                                            "of each variant)."),
+) -> None:
+    """MLM validation loss against minutes at a fixed wall-clock budget, one curve per variant.
+
+    Each variant (model shape, sequence length, batch, precision) trains from scratch with the
+    same tokenizer, data and seed for the same number of minutes; the schedule is sized to the
+    budget from a few timed steps, and training stops at the budget. All variants are scored on
+    the same validation blocks with the same masks; evaluation time is not counted.
+    """
+    from .sweep import run_sweep
+
+    with _errors():
+        logging.getLogger().setLevel(logging.WARNING)
+        result = run_sweep(config, corpus, output, tokenizer, minutes, echo=typer.echo)
+    for name, run in result["variants"].items():
+        typer.echo(f"{name:>16}: loss {run['eval_loss']:.3f} (perplexity {run['perplexity']:.1f}), "
+                   f"{run['steps']} steps, {run['tokens_per_s']:,.0f} tokens/s")
+    typer.echo(f"best: {result['best']}; wrote {output / 'README.md'}, {output / 'sweep.png'}")

@@ -1,0 +1,310 @@
+"""Pretraining budget sweep: MLM validation loss against wall-clock minutes, one curve per variant.
+
+A sweep config (``configs/pretrain/sweep_<profile>.cfg``) names a pretraining profile, a
+budget in minutes and variants, each a set of profile overrides (model shape, sequence length,
+batch, precision)::
+
+    [sweep]
+    profile = "configs/pretrain/small.cfg"
+    minutes = 3
+    evals = 6                  # validation points per curve (plus one before training)
+    eval_seq_len = 128         # every variant is scored on the same validation blocks
+
+    [variants.current]         # the profile as it is
+
+    [variants.wide_2x256]
+    "model.layers" = 2
+    "model.hidden" = 256
+
+Every variant trains from scratch (same tokenizer, same data order, same seed) for the same
+wall-clock budget: a few timed steps estimate the step time, the schedule (warmup, linear decay)
+is sized to the budget, and training stops at the budget whatever the estimate said. The loss
+is measured on the same validation blocks for all variants, with fixed masks, in fp32, and the
+time spent evaluating is not counted. Writes ``sweep.json``, ``README.md`` and ``sweep.png``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Union
+
+import torch
+from confection import Config
+from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+
+from .blocks import iter_texts, load_corpus, tokenize_and_pack
+from .card import hardware, library_versions
+from .collator import DataCollatorForSentencePieceWholeWordMask
+from .config import load_profile
+from .mlm import _precision, masked_lm_loss, set_threads, training_settings
+from .modeling import as_masked_only, init_model, max_tokens_for
+from .tokenizer import train_tokenizer
+
+Echo = Callable[[str], None]
+PathLike = Union[str, Path]
+SWEEP_DEFAULTS = {"profile": None, "minutes": 3.0, "evals": 6, "eval_seq_len": 128, "calibration_steps": 4}
+
+
+def load_sweep(path: PathLike) -> Dict[str, Any]:
+    """Read a sweep config: ``{"sweep": {...}, "variants": {name: {dotted key: value}}}``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no sweep config {path}")
+    config = Config().from_disk(path, interpolate=False)
+    sweep = dict(config.get("sweep", {}))
+    unknown = set(sweep) - set(SWEEP_DEFAULTS)
+    if unknown:
+        raise ValueError(f"{path}: [sweep] unknown keys {sorted(unknown)}; expected {sorted(SWEEP_DEFAULTS)}")
+    sweep = {**SWEEP_DEFAULTS, **sweep}
+    if not sweep["profile"]:
+        raise ValueError(f"{path}: [sweep] profile (a configs/pretrain/<profile>.cfg) is required")
+    if float(sweep["minutes"]) <= 0 or int(sweep["evals"]) < 1:
+        raise ValueError(f"{path}: [sweep] minutes must be > 0 and evals >= 1")
+    variants = {name: _flatten(dict(block)) for name, block in config.get("variants", {}).items()}
+    if not variants:
+        raise ValueError(f"{path}: no [variants.<name>] block")
+    profile = Path(sweep["profile"])
+    for name, overrides in variants.items():
+        load_profile(profile, overrides)  # unknown keys fail here, before any training
+    return {"sweep": sweep, "variants": variants}
+
+
+def _flatten(block: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """``{"model": {"layers": 2}}`` or ``{"model.layers": 2}`` -> ``{"model.layers": 2}``."""
+    out: Dict[str, Any] = {}
+    for key, value in block.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+class WallClockCurve(TrainerCallback):
+    """Stop at a training-time budget; evaluate every ``every`` steps and at the end.
+
+    Evaluation time is excluded from the training clock, so curves of variants that evaluate
+    at different rates are comparable.
+    """
+
+    def __init__(self, budget_s: float, every: int, evaluate: Callable[[Any], float], tokens_per_step: int):
+        self.budget_s, self.every, self.evaluate = budget_s, max(1, every), evaluate
+        self.tokens_per_step = tokens_per_step
+        self.curve: List[Dict[str, float]] = []
+        self.start = 0.0
+        self.eval_s = 0.0
+
+    def train_seconds(self) -> float:
+        return time.perf_counter() - self.start - self.eval_s
+
+    def _point(self, step: int, model) -> None:
+        seconds = self.train_seconds()
+        began = time.perf_counter()
+        loss = self.evaluate(model)
+        self.eval_s += time.perf_counter() - began
+        self.curve.append({"step": step, "minutes": seconds / 60, "tokens": step * self.tokens_per_step,
+                           "eval_loss": loss})
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.start, self.eval_s = time.perf_counter(), 0.0
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        over = self.train_seconds() >= self.budget_s
+        if over or state.global_step % self.every == 0 or state.global_step >= state.max_steps:
+            self._point(state.global_step, model)
+        if over:
+            control.should_training_stop = True
+        return control
+
+
+def _arguments(settings: Dict[str, Any], workdir: Path, steps: int) -> TrainingArguments:
+    """The profile's optimizer and schedule (warmup, linear decay) over ``steps``; no saving."""
+    return TrainingArguments(
+        output_dir=str(workdir), max_steps=steps, per_device_train_batch_size=int(settings["batch_size"]),
+        gradient_accumulation_steps=1, learning_rate=float(settings["lr"]),
+        warmup_ratio=float(settings["warmup_ratio"]), lr_scheduler_type="linear",
+        adam_beta2=float(settings["beta2"]), adam_epsilon=float(settings["adam_epsilon"]),
+        weight_decay=float(settings["weight_decay"]), max_grad_norm=1.0, save_strategy="no",
+        eval_strategy="no", logging_strategy="no", report_to=[], seed=int(settings["seed"]),
+        data_seed=int(settings["seed"]), dataloader_num_workers=0, remove_unused_columns=False,
+        use_cpu=not torch.cuda.is_available(), disable_tqdm=True, **_precision(settings["precision"]),
+    )
+
+
+class StepTimes(TrainerCallback):
+    """Wall-clock time at the end of every optimizer step."""
+
+    def __init__(self):
+        self.times: List[float] = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.times.append(time.perf_counter())
+
+    def seconds_per_step(self) -> float:
+        """Mean step time after the first step (warm-up: thread pools, allocator)."""
+        if len(self.times) < 2:
+            raise ValueError("step timing needs at least 2 steps")
+        return (self.times[-1] - self.times[0]) / (len(self.times) - 1)
+
+
+def _train(model, blocks, collator, settings, workdir: Path, steps: int, callbacks=()) -> Trainer:
+    trainer = Trainer(model=model, args=_arguments(settings, workdir, steps), train_dataset=blocks,
+                      data_collator=collator, callbacks=list(callbacks))
+    trainer.remove_callback(PrinterCallback)  # the per-run summary dict; the sweep prints its own lines
+    trainer.train()
+    return trainer
+
+
+def run_variant(name: str, profile: Dict[str, Dict[str, Any]], tokenizer, dd, valid, eval_settings: Dict[str, Any],
+                sweep: Dict[str, Any], workdir: Path, echo: Echo = print) -> Dict[str, Any]:
+    """Train one variant from scratch for the sweep's budget; RETURNS its record and curve.
+
+    ``eval_settings``: the base profile's settings, so every variant is scored with the same
+    masks and batches.
+    """
+    settings = training_settings(profile["training"])
+    settings["precision"] = precision_name(settings)  # explicit: "auto" would inherit a bf16 variant's setting
+    threads = set_threads(int(settings["num_threads"]))
+    seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"])
+    budget_s = 60 * float(sweep["minutes"])
+    model, tokenizer = init_model(profile["model"], tokenizer, seed=int(settings["seed"]))
+    if int(sweep["eval_seq_len"]) > max_tokens_for(model.config):
+        raise ValueError(f"variant {name}: [sweep] eval_seq_len {sweep['eval_seq_len']} is longer than the "
+                         f"{max_tokens_for(model.config)} tokens its [model] max_len embeds")
+    model = as_masked_only(model)
+    params = sum(p.numel() for p in model.parameters())
+    collator = DataCollatorForSentencePieceWholeWordMask(
+        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"]),
+        pad_to_multiple_of=8)
+    # step time: a few steps on a copy (the variant starts untouched), the first one not counted
+    n_cal = max(1, int(sweep["calibration_steps"])) + 1
+    cal = tokenize_and_pack(dd["train"], tokenizer, seq_len, n_cal * batch, desc=f"{name}: packing").repeat_to(
+        n_cal * batch)
+    timer = StepTimes()
+    _train(copy.deepcopy(model), cal, collator, settings, workdir, n_cal, callbacks=[timer])
+    step_s = timer.seconds_per_step()
+    steps = max(int(sweep["evals"]), int(budget_s / step_s))
+    echo(f"[sweep] {name}: {params / 1e6:.2f}M parameters, batch {batch} x {seq_len}, {threads} threads, "
+         f"{settings['precision']}: {step_s:.3f} s/step -> {steps} steps in {sweep['minutes']} min")
+    blocks = tokenize_and_pack(dd["train"], tokenizer, seq_len, steps * batch, seed=int(settings["seed"]),
+                               desc=f"{name}: packing").repeat_to(steps * batch)
+    max_eval = int(eval_settings["max_eval_blocks"])
+
+    def evaluate(m) -> float:
+        return masked_lm_loss(m, valid, tokenizer, eval_settings, max_eval)
+
+    curve = WallClockCurve(budget_s, max(1, steps // int(sweep["evals"])), evaluate, batch * seq_len)
+    start_loss = evaluate(model)
+    _train(model, blocks, collator, settings, workdir, steps, callbacks=[curve])
+    points = [{"step": 0, "minutes": 0.0, "tokens": 0, "eval_loss": start_loss}, *curve.curve]
+    final = points[-1]
+    echo(f"[sweep] {name}: validation loss {start_loss:.3f} -> {final['eval_loss']:.3f} "
+         f"(perplexity {math.exp(final['eval_loss']):.1f}) after {final['step']} steps, {final['minutes']:.2f} min")
+    return {"overrides": {}, "parameters": params, "layers": int(profile["model"]["layers"]),
+            "hidden": int(profile["model"]["hidden"]), "seq_len": seq_len, "batch_size": batch,
+            "precision": settings["precision"], "threads": threads, "step_s": step_s, "planned_steps": steps,
+            "steps": final["step"], "tokens": final["tokens"], "tokens_per_s": final["tokens"] / max(60 * final["minutes"], 1e-9),
+            "eval_loss": final["eval_loss"], "perplexity": math.exp(final["eval_loss"]), "curve": points}
+
+
+def precision_name(settings: Dict[str, Any]) -> str:
+    """``[training] precision`` made explicit: ``auto`` is fp32 on CPU, bf16 (or fp16) on a GPU."""
+    if settings["precision"] != "auto":
+        return str(settings["precision"])
+    if not torch.cuda.is_available():
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def run_sweep(config: PathLike, corpus: PathLike, output: PathLike, tokenizer_dir: Optional[PathLike] = None,
+              minutes: Optional[float] = None, echo: Echo = print) -> Dict[str, Any]:
+    """Every variant of the sweep config for the same budget; writes sweep.json, README.md, sweep.png."""
+    spec = load_sweep(config)
+    sweep, variants = spec["sweep"], spec["variants"]
+    if minutes is not None:
+        if minutes <= 0:
+            raise ValueError(f"minutes must be > 0, not {minutes}")
+        sweep["minutes"] = float(minutes)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    dd = load_corpus(corpus)
+    base = load_profile(sweep["profile"])
+    if tokenizer_dir:
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    else:
+        tokenizer = train_tokenizer(iter_texts(dd["train"], int(base["tokenizer"]["max_texts"])), output / "tokenizer",
+                                    int(base["tokenizer"]["vocab_size"]), int(base["tokenizer"]["seed"]))
+    eval_len = int(sweep["eval_seq_len"])
+    eval_settings = training_settings(base["training"])
+    valid = tokenize_and_pack(dd["validation"], tokenizer, eval_len, int(eval_settings["max_eval_blocks"]),
+                              desc="validation")
+    if valid.n_blocks == 0:
+        raise ValueError(f"{corpus}: the validation split gives no {eval_len}-token block")
+    echo(f"[sweep] {len(variants)} variant(s) x {sweep['minutes']} min of training each, scored on "
+         f"{valid.n_blocks} validation blocks of {eval_len} tokens")
+    results: Dict[str, Any] = {}
+    began = time.perf_counter()
+    for name, overrides in variants.items():
+        profile = load_profile(sweep["profile"], overrides)
+        record = run_variant(name, profile, tokenizer, dd, valid, eval_settings, sweep, output / "work", echo=echo)
+        record["overrides"] = overrides
+        results[name] = record
+    shutil.rmtree(output / "work", ignore_errors=True)
+    result = {"sweep": {**sweep, "config": str(config)}, "corpus": str(corpus),
+              "tokenizer": str(tokenizer_dir) if tokenizer_dir else str(output / "tokenizer"),
+              "eval_blocks": valid.n_blocks, "variants": results, "best": min(results, key=lambda n: results[n]["eval_loss"]),
+              "wall_s": time.perf_counter() - began, "hardware": hardware(), "versions": library_versions()}
+    (output / "sweep.json").write_text(json.dumps(result, indent=2), encoding="utf8")
+    (output / "README.md").write_text(sweep_markdown(result), encoding="utf8")
+    plot_sweep(result, output / "sweep.png")
+    return result
+
+
+def sweep_markdown(result: Dict[str, Any]) -> str:
+    """The sweep as a table: one row per variant, best validation loss in bold."""
+    sweep = result["sweep"]
+    lines = [
+        "# Pretraining budget sweep",
+        "",
+        f"Every variant trained from scratch for {sweep['minutes']} min of wall-clock training "
+        f"(`{sweep['config']}` over `{sweep['profile']}`; corpus `{result['corpus']}`), scored on the same "
+        f"{result['eval_blocks']} validation blocks of {sweep['eval_seq_len']} tokens (fixed whole-word masks, fp32). "
+        f"{result['hardware'].get('cpu', '')} ({result['hardware'].get('cpu_cores', '?')} cores).",
+        "",
+        "| variant | overrides | parameters | batch x seq | s/step | steps | tokens/s | validation loss | perplexity |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in result["variants"].items():
+        over = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "(profile)"
+        loss = f"{r['eval_loss']:.3f}"
+        if name == result["best"]:
+            loss = f"**{loss}**"
+        lines.append(f"| {name} | {over} | {r['parameters'] / 1e6:.2f}M | {r['batch_size']} x {r['seq_len']} | "
+                     f"{r['step_s']:.3f} | {r['steps']} | {r['tokens_per_s']:,.0f} | {loss} | {r['perplexity']:.1f} |")
+    lines += ["", f"Best: `{result['best']}`. Curves: `sweep.png`, points in `sweep.json`.", ""]
+    return "\n".join(lines)
+
+
+def plot_sweep(result: Dict[str, Any], path: Path) -> Path:
+    """Validation loss against training minutes, one line per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for name, r in result["variants"].items():
+        points = r["curve"][1:] or r["curve"]
+        ax.plot([p["minutes"] for p in points], [p["eval_loss"] for p in points], marker="o", label=name)
+    ax.set_xlabel("training minutes (evaluation excluded)")
+    ax.set_ylabel("MLM validation loss")
+    ax.set_title(f"Pretraining at a fixed budget ({result['sweep']['minutes']} min)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
