@@ -17,6 +17,8 @@ A grid is a config file (``configs/results/<profile>.cfg``)::
     transformer = "training/pretrain/small/model"
     vectors = "training/vectors/small/bio"   # a vectors directory, a package name, or null
 
+    n_seeds = 1                  # optional: only the grid's first n seeds for this model
+
     [models.bio.overrides]       # optional spaCy config overrides for this model
     "training.max_steps" = 600
 
@@ -49,6 +51,8 @@ class ModelSpec:
     transformer: Optional[str] = None
     vectors: Optional[str] = None
     overrides: Dict[str, Any] = field(default_factory=dict)
+    # run only the grid's first n seeds (a costly model whose spread is not needed); None: all
+    n_seeds: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -84,14 +88,15 @@ class Grid:
         if unknown:
             raise ValueError(f"unknown model(s) {unknown}: the grid has {list(self.models)}")
         return [Run(self.models[name], dataset, seed)
-                for seed, name, dataset in itertools.product(self.seeds, names, self.datasets)]
+                for seed, name, dataset in itertools.product(self.seeds, names, self.datasets)
+                if self.models[name].n_seeds is None or seed in self.seeds[: self.models[name].n_seeds]]
 
     def data(self, dataset: str, split: str) -> Path:
         return Path(self.corpus) / dataset / f"{split}.spacy"
 
 
 def _spec(name: str, block: Dict[str, Any]) -> ModelSpec:
-    known = {"recipe", "features", "head", "transformer", "vectors", "overrides"}
+    known = {"recipe", "features", "head", "transformer", "vectors", "overrides", "n_seeds"}
     extra = set(block) - known
     if extra:
         raise ValueError(f"[models.{name}]: unknown key(s) {sorted(extra)} (known: {sorted(known)})")
@@ -102,6 +107,9 @@ def _spec(name: str, block: Dict[str, Any]) -> ModelSpec:
         raise ValueError(f"[models.{name}] features must be one of {FEATURES}, not {spec.features!r}")
     if spec.head not in HEADS:
         raise ValueError(f"[models.{name}] head must be one of {HEADS}, not {spec.head!r}")
+    if spec.n_seeds is not None and (not isinstance(spec.n_seeds, int) or spec.n_seeds < 1):
+        raise ValueError(f"[models.{name}] n_seeds must be a positive integer (the grid's first n seeds), "
+                         f"not {spec.n_seeds!r}")
     if spec.recipe == "transformer" and not spec.transformer:
         raise ValueError(f"[models.{name}] the transformer recipe needs `transformer` (a model directory)")
     return spec
