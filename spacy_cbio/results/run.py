@@ -11,8 +11,10 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -29,6 +31,10 @@ Echo = Callable[[str], None]
 
 class RunError(RuntimeError):
     """A training run of the grid failed (its log is named in the message)."""
+
+
+# the training process of this (job) process, stopped with it (see _stop_training_and_exit)
+_TRAINING: Optional[subprocess.Popen] = None
 
 
 def record_path(output: Path, run: Run) -> Path:
@@ -96,7 +102,15 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
         handle.write(" ".join(command) + "\n")
         handle.flush()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        returncode = subprocess.call(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+        global _TRAINING
+        _TRAINING = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+        try:
+            returncode = _TRAINING.wait()
+        finally:
+            if _TRAINING.poll() is None:  # interrupted here: the training does not outlive this process
+                _TRAINING.kill()
+                _TRAINING.wait()
+            _TRAINING = None
     train_s = time.perf_counter() - start
     if returncode != 0 or not (model_dir / "model-best").is_dir():
         tail = "".join(log.read_text(encoding="utf8", errors="replace").splitlines(True)[-15:])
@@ -140,8 +154,31 @@ def _echo_flush(message: str) -> None:
     print(message, flush=True)
 
 
+def _stop_training_and_exit(signum: int, frame: Any) -> None:
+    """SIGTERM in a job process: stop its training process, then exit."""
+    training = _TRAINING
+    if training is not None and training.poll() is None:
+        training.terminate()
+        try:
+            training.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            training.kill()
+    os._exit(128 + signum)
+
+
+def _watch_parent(parent: int, every_s: float = 1.0) -> None:
+    """Stop this job process (and its training) once the ``results-run`` process is gone:
+    killed, it cannot tell its pool, whose workers would otherwise go on with queued runs."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker_init(threads: int) -> None:
-    """A job process of a parallel grid: torch (scoring) keeps to its share of the cores."""
+    """A job process of a parallel grid: torch (scoring) keeps to its share of the cores, and
+    the process stops with its parent."""
+    signal.signal(signal.SIGTERM, _stop_training_and_exit)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     if threads > 0:
         import torch
 
@@ -188,8 +225,8 @@ def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, ke
     context = multiprocessing.get_context("spawn")
     order = {run.key: index for index, run in enumerate(runs)}
     done: Dict[str, Dict[str, Any]] = {}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
-                             initargs=(threads,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init, initargs=(threads,))
+    try:
         futures = {pool.submit(_run_job, grid, run, output, keep_models, gpu_id, threads): run for run in runs}
         for finished, future in enumerate(as_completed(futures), 1):
             run = futures[future]
@@ -199,5 +236,12 @@ def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, ke
             except (RunError, ValueError, FileNotFoundError) as err:
                 failed[run.key] = str(err)
                 echo(f"[{finished}/{len(runs)}] {run.key}: FAILED: {err}")
+    except BaseException:  # Ctrl-C: the queued runs are dropped and the running ones stopped
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.terminate()  # SIGTERM: the job process stops its training first
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     records = [done[key] for key in sorted(done, key=order.__getitem__)]
     return {"records": records, "failed": failed}

@@ -211,3 +211,45 @@ def test_job_threads_share_the_cores(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     assert job_threads(1, 0) == 0 and job_threads(2, 0) == 4 and job_threads(3, 0) == 2
     assert job_threads(16, 0) == 1 and job_threads(2, 3) == 3
+
+
+def _processes_naming(text: str) -> list:
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if any(text in part for part in process.info["cmdline"] or []):
+                found.append(process.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def test_killed_parallel_run_leaves_no_training_behind(tmp_path, tiny_hf_model_dir):
+    """SIGKILL of results-run --jobs 2: its job processes and their trainings stop too (they
+    noticed the parent is gone), instead of going on with the queued runs."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    grid = _grid_file(tmp_path, tiny_hf_model_dir)
+    grid.write_text(grid.read_text(encoding="utf8").replace("training.max_steps = 4", "training.max_steps = 100000"),
+                    encoding="utf8")
+    out = tmp_path / "killed-runs"
+    parent = subprocess.Popen([sys.executable, "-m", "spacy_cbio", "results-run", str(grid), str(out), "--model", "cnn",
+                               "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    logs = [out / "models" / "cnn" / "toy" / f"seed{seed}" / "train.log" for seed in (0, 1)]
+    deadline = time.monotonic() + 120
+    while not all(log.is_file() for log in logs) and time.monotonic() < deadline and parent.poll() is None:
+        time.sleep(0.5)
+    assert all(log.is_file() for log in logs), "both trainings should have started"
+    assert len(_processes_naming(str(out))) >= 3  # results-run and two trainings
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 60
+    while _processes_naming(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _processes_naming(str(out)) == []
+    assert not list(out.glob("runs/*/*/*.json"))  # nothing finished, nothing half-written
