@@ -67,6 +67,9 @@ def gain(records: Sequence[Dict[str, Any]], target: str, base: str, split: str =
 
 
 def _cell(stats: Dict[str, float]) -> str:
+    """``mean ± std`` in points; a single run has no spread to show: ``mean (1 seed)``."""
+    if stats.get("n", 2) == 1:
+        return f"{100 * stats['mean']:.2f} (1 seed)"
     return f"{100 * stats['mean']:.2f} ± {100 * stats['std']:.2f}"
 
 

@@ -61,6 +61,7 @@ def test_markdown_table_shape_and_bold_best():
     assert lines[0] == "| dataset | metric | bio | general | cnn |"
     f1_e3c = lines[2].split(" | ")
     assert f1_e3c[1] == "F1" and "**52.00 ± 2.83**" in lines[2] and "**" not in f1_e3c[3]
+    assert f1_e3c[4] == "40.00 (1 seed) |"  # one run: no spread shown
     assert lines[5].endswith("| – |")  # no cnn run on emea
     assert lines[5].count("**") == 2
     # a tie on the best mean puts both in bold (P is 0.5 everywhere)
@@ -253,3 +254,15 @@ def test_killed_parallel_run_leaves_no_training_behind(tmp_path, tiny_hf_model_d
         time.sleep(0.5)
     assert _processes_naming(str(out)) == []
     assert not list(out.glob("runs/*/*/*.json"))  # nothing finished, nothing half-written
+
+
+def test_n_seeds_runs_a_model_on_the_first_seeds_only(tmp_path, tiny_hf_model_dir):
+    grid_file = _grid_file(tmp_path, tiny_hf_model_dir)
+    text = grid_file.read_text(encoding="utf8").replace('recipe = "cnn"\n', 'recipe = "cnn"\nn_seeds = 1\n')
+    grid_file.write_text(text, encoding="utf8")
+    grid = load_grid(grid_file)
+    assert [run.key for run in grid.runs()] == ["trf/toy/seed0", "cnn/toy/seed0", "trf/toy/seed1"]
+    assert [run.key for run in load_grid(grid_file, {"results.seeds": [5, 6]}).runs(["cnn"])] == ["cnn/toy/seed5"]
+    grid_file.write_text(text.replace("n_seeds = 1", "n_seeds = 0"), encoding="utf8")
+    with pytest.raises(ValueError, match="n_seeds must be a positive integer"):
+        load_grid(grid_file)
