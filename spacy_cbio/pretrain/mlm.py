@@ -192,9 +192,11 @@ def _precision(setting: str) -> Dict[str, bool]:
     raise ValueError(f"[training] precision={setting!r}: expected auto, fp32, bf16 or fp16")
 
 
-def training_arguments(cfg: Dict[str, Any], checkpoint_dir: Path, eval_on_start: bool) -> TrainingArguments:
-    """TrainingArguments for a ``[training]`` section."""
-    return TrainingArguments(
+def training_arguments(cfg: Dict[str, Any], checkpoint_dir: Path, eval_on_start: bool,
+                       checkpoints: bool = True) -> TrainingArguments:
+    """TrainingArguments for a ``[training]`` section; ``checkpoints=False``: the same optimizer
+    and schedule without evaluation, saving, logging or progress bars (e.g. a timed sweep)."""
+    kwargs: Dict[str, Any] = dict(
         output_dir=str(checkpoint_dir),
         max_steps=int(cfg["max_steps"]),
         per_device_train_batch_size=int(cfg["batch_size"]),
@@ -228,6 +230,10 @@ def training_arguments(cfg: Dict[str, Any], checkpoint_dir: Path, eval_on_start:
         disable_tqdm=False,
         **_precision(cfg["precision"]),
     )
+    if not checkpoints:
+        kwargs.update(eval_strategy="no", eval_on_start=False, save_strategy="no", logging_strategy="no",
+                      disable_tqdm=True)
+    return TrainingArguments(**kwargs)
 
 
 class PretrainTrainer(Trainer):

@@ -10,11 +10,13 @@ batch, precision)::
     evals = 6                  # validation points per curve (plus one before training)
     eval_seq_len = 128         # every variant is scored on the same validation blocks
 
+    [variants]
+
     [variants.current]         # the profile as it is
 
     [variants.wide_2x256]
-    "model.layers" = 2
-    "model.hidden" = 256
+    model.layers = 2
+    model.hidden = 256
 
 Every variant trains from scratch (same tokenizer, same data order, same seed) for the same
 wall-clock budget: a few timed steps estimate the step time, the schedule (warmup, linear decay)
@@ -34,13 +36,13 @@ from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
 from confection import Config
-from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainerCallback
 
 from .blocks import iter_texts, load_corpus, tokenize_and_pack
 from .card import hardware, library_versions
 from .collator import DataCollatorForSentencePieceWholeWordMask
 from .config import load_profile
-from .mlm import _precision, masked_lm_loss, set_threads, training_settings
+from .mlm import masked_lm_loss, set_threads, training_arguments, training_settings
 from .modeling import as_masked_only, init_model, max_tokens_for
 from .tokenizer import train_tokenizer
 
@@ -50,7 +52,8 @@ SWEEP_DEFAULTS = {"profile": None, "minutes": 3.0, "evals": 6, "eval_seq_len": 1
 
 
 def load_sweep(path: PathLike) -> Dict[str, Any]:
-    """Read a sweep config: ``{"sweep": {...}, "variants": {name: {dotted key: value}}}``."""
+    """Read a sweep config: ``{"sweep": {...}, "variants": {name: {dotted key: value}},
+    "profiles": {name: the profile with the variant's overrides}}``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no sweep config {path}")
@@ -67,10 +70,9 @@ def load_sweep(path: PathLike) -> Dict[str, Any]:
     variants = {name: _flatten(dict(block)) for name, block in config.get("variants", {}).items()}
     if not variants:
         raise ValueError(f"{path}: no [variants.<name>] block")
-    profile = Path(sweep["profile"])
-    for name, overrides in variants.items():
-        load_profile(profile, overrides)  # unknown keys fail here, before any training
-    return {"sweep": sweep, "variants": variants}
+    # unknown keys fail here, before any training
+    profiles = {name: load_profile(sweep["profile"], overrides) for name, overrides in variants.items()}
+    return {"sweep": sweep, "variants": variants, "profiles": profiles}
 
 
 def _flatten(block: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -121,20 +123,6 @@ class WallClockCurve(TrainerCallback):
         return control
 
 
-def _arguments(settings: Dict[str, Any], workdir: Path, steps: int) -> TrainingArguments:
-    """The profile's optimizer and schedule (warmup, linear decay) over ``steps``; no saving."""
-    return TrainingArguments(
-        output_dir=str(workdir), max_steps=steps, per_device_train_batch_size=int(settings["batch_size"]),
-        gradient_accumulation_steps=1, learning_rate=float(settings["lr"]),
-        warmup_ratio=float(settings["warmup_ratio"]), lr_scheduler_type="linear",
-        adam_beta2=float(settings["beta2"]), adam_epsilon=float(settings["adam_epsilon"]),
-        weight_decay=float(settings["weight_decay"]), max_grad_norm=1.0, save_strategy="no",
-        eval_strategy="no", logging_strategy="no", report_to=[], seed=int(settings["seed"]),
-        data_seed=int(settings["seed"]), dataloader_num_workers=0, remove_unused_columns=False,
-        use_cpu=not torch.cuda.is_available(), disable_tqdm=True, **_precision(settings["precision"]),
-    )
-
-
 class StepTimes(TrainerCallback):
     """Wall-clock time at the end of every optimizer step."""
 
@@ -152,8 +140,8 @@ class StepTimes(TrainerCallback):
 
 
 def _train(model, blocks, collator, settings, workdir: Path, steps: int, callbacks=()) -> Trainer:
-    trainer = Trainer(model=model, args=_arguments(settings, workdir, steps), train_dataset=blocks,
-                      data_collator=collator, callbacks=list(callbacks))
+    args = training_arguments({**settings, "max_steps": steps}, workdir, eval_on_start=False, checkpoints=False)
+    trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=collator, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # the per-run summary dict; the sweep prints its own lines
     trainer.train()
     return trainer
@@ -169,7 +157,8 @@ def run_variant(name: str, profile: Dict[str, Dict[str, Any]], tokenizer, dd, va
     settings = training_settings(profile["training"])
     settings["precision"] = precision_name(settings)  # explicit: "auto" would inherit a bf16 variant's setting
     threads = set_threads(int(settings["num_threads"]))
-    seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"])
+    # sequences per optimizer step (the profile's batch x gradient accumulation)
+    seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"]) * int(settings["grad_accum"])
     budget_s = 60 * float(sweep["minutes"])
     model, tokenizer = init_model(profile["model"], tokenizer, seed=int(settings["seed"]))
     if int(sweep["eval_seq_len"]) > max_tokens_for(model.config):
@@ -249,8 +238,7 @@ def run_sweep(config: PathLike, corpus: PathLike, output: PathLike, tokenizer_di
     results: Dict[str, Any] = {}
     began = time.perf_counter()
     for name, overrides in variants.items():
-        profile = load_profile(sweep["profile"], overrides)
-        record = run_variant(name, profile, tokenizer, dd, valid, eval_settings, sweep, output / "work", echo=echo)
+        record = run_variant(name, spec["profiles"][name], tokenizer, dd, valid, eval_settings, sweep, output / "work", echo=echo)
         record["overrides"] = overrides
         results[name] = record
     shutil.rmtree(output / "work", ignore_errors=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from transformers import TrainerControl, TrainerState, TrainingArguments
+from transformers import TrainerControl, TrainerState
 from typer.testing import CliRunner
 
 from spacy_cbio.pretrain.cli import sweep
