@@ -18,6 +18,7 @@ A grid is a config file (``configs/results/<profile>.cfg``)::
     vectors = "training/vectors/small/bio"   # a vectors directory, a package name, or null
 
     n_seeds = 1                  # optional: only the grid's first n seeds for this model
+    datasets = ["e3c"]           # optional: only these of the grid's datasets for this model
 
     [models.bio.overrides]       # optional spaCy config overrides for this model
     "training.max_steps" = 600
@@ -31,7 +32,7 @@ import hashlib
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from confection import Config
 
@@ -53,6 +54,14 @@ class ModelSpec:
     overrides: Dict[str, Any] = field(default_factory=dict)
     # run only the grid's first n seeds (a costly model whose spread is not needed); None: all
     n_seeds: Optional[int] = None
+    # run only these of the grid's datasets (a baseline already measured elsewhere); None: all
+    datasets: Optional[Tuple[str, ...]] = None
+
+    def runs_on(self, dataset: str, seed: int, seeds: Sequence[int]) -> bool:
+        """Whether this model runs on ``dataset`` with ``seed`` (``seeds``: the grid's)."""
+        if self.datasets is not None and dataset not in self.datasets:
+            return False
+        return self.n_seeds is None or seed in list(seeds)[: self.n_seeds]
 
 
 @dataclass(frozen=True)
@@ -89,17 +98,22 @@ class Grid:
             raise ValueError(f"unknown model(s) {unknown}: the grid has {list(self.models)}")
         return [Run(self.models[name], dataset, seed)
                 for seed, name, dataset in itertools.product(self.seeds, names, self.datasets)
-                if self.models[name].n_seeds is None or seed in self.seeds[: self.models[name].n_seeds]]
+                if self.models[name].runs_on(dataset, seed, self.seeds)]
 
     def data(self, dataset: str, split: str) -> Path:
         return Path(self.corpus) / dataset / f"{split}.spacy"
 
 
 def _spec(name: str, block: Dict[str, Any]) -> ModelSpec:
-    known = {"recipe", "features", "head", "transformer", "vectors", "overrides", "n_seeds"}
+    known = {"recipe", "features", "head", "transformer", "vectors", "overrides", "n_seeds", "datasets"}
     extra = set(block) - known
     if extra:
         raise ValueError(f"[models.{name}]: unknown key(s) {sorted(extra)} (known: {sorted(known)})")
+    if block.get("datasets") is not None:
+        if isinstance(block["datasets"], str) or not block["datasets"]:
+            raise ValueError(f"[models.{name}] datasets must be a non-empty list of dataset names, "
+                             f"not {block['datasets']!r}")
+        block = {**block, "datasets": tuple(str(d) for d in block["datasets"])}
     spec = ModelSpec(name=name, **{key: value for key, value in block.items()})
     if spec.recipe not in RECIPES:
         raise ValueError(f"[models.{name}] recipe must be one of {RECIPES}, not {spec.recipe!r}")
@@ -130,11 +144,19 @@ def load_grid(path: PathLike, overrides: Optional[Dict[str, Any]] = None) -> Gri
     for role in ("target", "base"):
         if section.get(role) is not None and section[role] not in models:
             raise ValueError(f"{path}: [results] {role} = {section[role]!r} is not a model of the grid")
+    datasets = list(section["datasets"])
+    # a model's datasets name datasets of the file (a --datasets override may narrow the grid)
+    own = datasets if not overrides or "results.datasets" not in overrides else \
+        list(Config().from_disk(path)["results"]["datasets"])
+    for spec in models.values():
+        unknown = sorted(set(spec.datasets or ()) - set(own))
+        if unknown:
+            raise ValueError(f"{path}: [models.{spec.name}] datasets {unknown} are not in [results] datasets {own}")
     seeds = [int(seed) for seed in section.get("seeds", [0])]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"{path}: [results] seeds must be distinct and non-empty, not {seeds}")
     return Grid(profile=str(section.get("profile", "small")), seeds=seeds,
-                datasets=list(section["datasets"]), models=models,
+                datasets=datasets, models=models,
                 corpus=str(section.get("corpus", "corpus/ner")),
                 target=section.get("target"), base=section.get("base"))
 

@@ -266,3 +266,23 @@ def test_n_seeds_runs_a_model_on_the_first_seeds_only(tmp_path, tiny_hf_model_di
     grid_file.write_text(text.replace("n_seeds = 1", "n_seeds = 0"), encoding="utf8")
     with pytest.raises(ValueError, match="n_seeds must be a positive integer"):
         load_grid(grid_file)
+
+
+def test_model_datasets_restrict_a_model_to_some_datasets(tmp_path, tiny_hf_model_dir):
+    grid_file = _grid_file(tmp_path, tiny_hf_model_dir)
+    text = grid_file.read_text(encoding="utf8").replace('datasets = ["toy"]', 'datasets = ["toy", "other"]')
+    grid_file.write_text(text.replace('recipe = "cnn"\n', 'recipe = "cnn"\ndatasets = ["toy"]\n'), encoding="utf8")
+    grid = load_grid(grid_file)
+    assert [run.key for run in grid.runs(["cnn"])] == ["cnn/toy/seed0", "cnn/toy/seed1"]
+    assert [run.key for run in grid.runs(["trf"])] == ["trf/toy/seed0", "trf/other/seed0",
+                                                       "trf/toy/seed1", "trf/other/seed1"]
+    # --datasets narrows the grid; a model's own list still names the file's datasets
+    assert [run.key for run in load_grid(grid_file, {"results.datasets": ["other"]}).runs()] == \
+        ["trf/other/seed0", "trf/other/seed1"]
+    grid_file.write_text(text.replace('recipe = "cnn"\n', 'recipe = "cnn"\ndatasets = ["toy", "nope"]\n'),
+                         encoding="utf8")
+    with pytest.raises(ValueError, match=r"datasets \['nope'\] are not in"):
+        load_grid(grid_file)
+    grid_file.write_text(text.replace('recipe = "cnn"\n', 'recipe = "cnn"\ndatasets = "toy"\n'), encoding="utf8")
+    with pytest.raises(ValueError, match="non-empty list"):
+        load_grid(grid_file)
