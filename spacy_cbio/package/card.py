@@ -89,12 +89,21 @@ def _features(meta: Dict[str, Any]) -> List[str]:
              "with constrained decoding; `span._.score` is the mean (or, with `score_method = min`, the lowest) "
              "probability of the entity's decoded tags)."]
     if kind == "stacked":
-        lines.append("- Token features: `stacked`: the transformer output concatenated with static vectors.")
+        line = "- Token features: `stacked`: the transformer output concatenated with a Tok2Vec over static vectors"
+        tok2vec = features.get("static_tok2vec")
+        if tok2vec:
+            line += f" ({tok2vec['width']} wide, {tok2vec['depth']} deep)"
+        lines.append(line + ".")
     else:
         lines.append(f"- Token features: `{kind}` (the transformer output alone).")
     vectors = features.get("static_vectors")
     if vectors:
-        lines.append("- Static vectors: " + ", ".join(f"{k} {v}" for k, v in vectors.items()) + ".")
+        about = {"bio": "floret, trained on the biomedical corpus",
+                 "general": "floret, trained on the general-French corpus",
+                 "both": "floret trained on the biomedical corpus and floret trained on the general-French "
+                         "corpus, concatenated"}.get(str(vectors.get("source")))
+        lines.append("- Static vectors: " + ", ".join(f"{k} {v}" for k, v in vectors.items())
+                     + (f" ({about})" if about else "") + ".")
     if features.get("frozen"):
         lines.append(f"- Frozen during training: {', '.join(features['frozen'])}.")
     lines.append(f"- Training recipe: `{features.get('recipe', 'transformer')}`.")

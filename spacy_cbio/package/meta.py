@@ -52,6 +52,11 @@ def pipeline_features(model_dir: Path, nlp_meta: Dict[str, Any]) -> Dict[str, An
     vectors = nlp_meta.get("vectors", {})
     if vectors.get("width"):
         features["static_vectors"] = {k: vectors.get(k) for k in ("width", "vectors", "keys", "mode") if k in vectors}
+        source = (config.get("paths") or {}).get("vectors")
+        if source:  # the vectors stage's folder name says which corpora: bio, general or both
+            features["static_vectors"]["source"] = Path(str(source)).name
+    if features["features"] == "stacked" and "static_width" in cbio:
+        features["static_tok2vec"] = {"width": cbio["static_width"], "depth": cbio.get("static_depth")}
     return features
 
 

@@ -12,7 +12,8 @@ META = {
     "spacy_cbio": {"dataset": "e3c", "dataset_labels": ["CLINENTITY"], "base_model": "training/pretrain/small/model",
                    "training": {"profile": "small", "seed": 0, "max_steps": 600},
                    "features": {"recipe": "transformer", "features": "stacked", "frozen": ["transformer"],
-                                "static_vectors": {"width": 300, "vectors": 50000, "mode": "floret"}}},
+                                "static_vectors": {"width": 300, "vectors": 50000, "mode": "floret", "source": "bio"},
+                                "static_tok2vec": {"width": 192, "depth": 4}}},
 }
 
 
@@ -21,7 +22,8 @@ def test_card_without_test_metrics_says_the_scores_are_dev_scores():
     assert "pip install --find-links packages/small fr_cbio_ner_e3c" in card
     assert "**development-set** scores" in card and "**`small` profile** (seed 0, max_steps 600)" in card
     assert "| micro | 72.00 | 69.00 | 70.00 |" in card and "| `CLINENTITY` | clinical entity" in card
-    assert "Token features: `stacked`" in card and "width 300, vectors 50000, mode floret" in card
+    assert "Token features: `stacked`" in card and "(192 wide, 4 deep)" in card
+    assert "width 300, vectors 50000, mode floret, source bio (floret, trained on the biomedical corpus)" in card
     assert "Frozen during training: transformer" in card and "`spacy-transformers>=1.4.0,<1.5.0`" in card
     assert "CC BY-NC" in card and "not for clinical decisions" in card
 

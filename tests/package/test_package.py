@@ -95,12 +95,15 @@ def test_build_meta_records_data_licence_scores_and_base(trained_pipeline, tmp_p
 def test_meta_records_stacked_features(tmp_path):
     from spacy_cbio.package.meta import pipeline_features
 
-    (tmp_path / "config.cfg").write_text('[cbio]\nrecipe = "transformer"\nfeatures = "stacked"\n\n'
+    (tmp_path / "config.cfg").write_text('[paths]\nvectors = "training/vectors/small/both"\n\n'
+                                         '[cbio]\nrecipe = "transformer"\nfeatures = "stacked"\n'
+                                         'static_width = 192\nstatic_depth = 4\n\n'
                                          '[training]\nfrozen_components = ["transformer"]\n', encoding="utf8")
-    meta = {"vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"}}
-    assert pipeline_features(tmp_path, meta) == {"recipe": "transformer", "features": "stacked",
-                                           "static_vectors": {"width": 300, "vectors": 50000, "keys": 0, "mode": "floret"},
-                                           "frozen": ["transformer"]}
+    meta = {"vectors": {"width": 600, "vectors": 50000, "keys": 0, "mode": "floret"}}
+    assert pipeline_features(tmp_path, meta) == {
+        "recipe": "transformer", "features": "stacked", "frozen": ["transformer"],
+        "static_vectors": {"width": 600, "vectors": 50000, "keys": 0, "mode": "floret", "source": "both"},
+        "static_tok2vec": {"width": 192, "depth": 4}}
 
 
 def test_build_meta_rejects_wrong_dataset_and_non_pipeline(trained_pipeline, tmp_path):
