@@ -1,20 +1,20 @@
 """Command-line entry point: ``python -m spacy_cbio COMMAND`` (or ``spacy-cbio COMMAND``).
 
 Each stage sub-package exposes its commands in ``<stage>/cli.py``; they are
-registered here so that ``--help`` lists every stage in workflow order.
+registered here so that ``--help`` lists every stage in workflow order. A run of one
+command imports only that command's module (the stages import spaCy, torch, seqeval...
+at different costs), so ``spacy-cbio evaluate`` does not pay for ``results`` or
+``annotate``; ``app`` (all commands) is built on first access, for tests and callers.
 """
 from __future__ import annotations
 
 import importlib
+import sys
+from typing import Iterable, List, Optional
 
 import typer
 
-app = typer.Typer(
-    name="spacy-cbio",
-    help="CamemBERT-bio rebuilt: corpora, pretraining, NER training, evaluation, packaging.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+HELP = "CamemBERT-bio rebuilt: corpora, pretraining, NER training, evaluation, packaging."
 
 # (module, function, command name) in workflow order.
 COMMANDS = [
@@ -38,25 +38,51 @@ COMMANDS = [
     ("spacy_cbio.package.cli", "package", "package"),
     ("spacy_cbio.annotate.cli", "annotate", "annotate"),
 ]
+COMMAND_NAMES = [command for _, _, command in COMMANDS]
 
 # Commands that take spaCy config overrides (--section.key value), registered as `spacy train` is.
 OVERRIDE_COMMANDS = ("assemble-config", "train", "tune")
 OVERRIDES_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
-def _register() -> None:
+def _root() -> None:
+    """CamemBERT-bio rebuilt: corpora, pretraining, NER training, evaluation, packaging."""
+
+
+def make_app(names: Optional[Iterable[str]] = None) -> typer.Typer:
+    """The CLI with the commands ``names`` (default: all), importing only their modules."""
+    wanted = set(COMMAND_NAMES if names is None else names)
+    cli = typer.Typer(name="spacy-cbio", help=HELP, no_args_is_help=True, add_completion=False)
+    # a callback keeps the command group even with one command registered (typer would
+    # otherwise turn a lone command into the whole program and read its name as an argument)
+    cli.callback()(_root)
     for module_name, func_name, command in COMMANDS:
+        if command not in wanted:
+            continue
         module = importlib.import_module(module_name)
         settings = OVERRIDES_CONTEXT if command in OVERRIDE_COMMANDS else None
-        app.command(command, context_settings=settings)(getattr(module, func_name))
+        cli.command(command, context_settings=settings)(getattr(module, func_name))
+    return cli
 
 
-_register()
+def _commands_for(argv: List[str]) -> Optional[List[str]]:
+    """The one command named first in ``argv``, or None (all: help, or an unknown name)."""
+    if argv and argv[0] in COMMAND_NAMES:
+        return [argv[0]]
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # built on first access: ``from spacy_cbio.__main__ import app``
+        app = make_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
     """Run the CLI."""
-    app()
+    make_app(_commands_for(sys.argv[1:]))()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+"""The ``spacy-cbio`` command group: every stage's command listed, and a run of one command
+importing only that command's module."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from spacy_cbio.__main__ import COMMAND_NAMES, app, make_app
+
+
+def test_help_lists_every_command_in_workflow_order():
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    positions = [result.output.find(f" {name} ") for name in COMMAND_NAMES]
+    assert -1 not in positions and positions == sorted(positions)
+
+
+def test_one_command_app_keeps_the_command_name():
+    """A group with one command still reads ``summarize DIR``, not ``DIR`` alone."""
+    result = CliRunner().invoke(make_app(["summarize"]), ["summarize", "--help"])
+    assert result.exit_code == 0 and "metrics" in result.output.lower()
+    assert CliRunner().invoke(make_app(["summarize"]), ["evaluate", "--help"]).exit_code != 0
+
+
+def test_a_command_run_imports_only_its_module(tmp_path):
+    """``python -m spacy_cbio summarize`` does not import the other stages' CLI modules."""
+    code = ("import sys; sys.argv = ['spacy-cbio', 'summarize', '--help']\n"
+            "from spacy_cbio.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.endswith('.cli') and m.startswith('spacy_cbio')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "['spacy_cbio.evaluate.cli']"
+
+
+def test_unknown_command_is_a_clear_error():
+    result = subprocess.run([sys.executable, "-m", "spacy_cbio", "no-such-command"], capture_output=True, text=True)
+    assert result.returncode == 2 and "No such command" in result.stderr
