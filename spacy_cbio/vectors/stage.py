@@ -88,8 +88,10 @@ def run_vectors(config: PathLike, bio_corpus: PathLike, general_corpus: PathLike
     if settings["equal_size"]:
         cap = min([cap, *available.values()])
     echo(f"[vectors] corpus words: {available}; training each on {cap:,} words")
+    # floret's threads update the vectors without locks: with more than one, two runs differ
     record: Dict[str, Any] = {"settings": settings, "corpus_words_available": available,
-                              "words_per_corpus": cap, "runs": {}}
+                              "words_per_corpus": cap, "bit_reproducible": int(settings["threads"]) == 1,
+                              "runs": {}}
     for name, path in corpora.items():
         texts, total = corpus_texts(path)
         text_file = work / f"{name}.txt"
@@ -121,6 +123,10 @@ def record_markdown(record: Dict[str, Any]) -> str:
         f"{s['bucket']:,} buckets x {s['hash_count']} hashes, {s['epoch']} epochs, min count {s['min_count']}, "
         f"{s['threads']} threads. Each corpus is cut to {record['words_per_corpus']:,} words "
         f"(available: {', '.join(f'{k} {v:,}' for k, v in record['corpus_words_available'].items())}).",
+        "",
+        ("Trained with 1 thread: a rerun gives the same vectors, bit for bit." if record.get("bit_reproducible")
+         else f"Trained with {s['threads']} threads, which update the vectors without locks: a rerun gives "
+              "slightly different vectors (and NER scores). `threads = 1` in [vectors] makes them bit-identical."),
         "",
         "| vectors | words | tokens | vocabulary | train time (s) | table |",
         "|---|---:|---:|---:|---:|---|",

@@ -50,6 +50,22 @@ def test_equal_sizes_and_record(vectors_dir):
     assert not (vectors_dir / "work").exists()
 
 
+def test_one_thread_reruns_are_bit_identical(vectors_dir, tmp_path, repo_root):
+    """The tiny profile trains floret with 1 thread: a rerun gives the same tables, and the
+    record says so (with more threads floret's lock-free updates make reruns differ)."""
+    record = json.loads((vectors_dir / "vectors.json").read_text(encoding="utf8"))
+    assert record["settings"]["threads"] == 1 and record["bit_reproducible"] is True
+    assert "bit for bit" in (vectors_dir / "README.md").read_text(encoding="utf8")
+    root = vectors_dir.parent
+    again = run_vectors(repo_root / "configs" / "vectors" / "tiny.cfg", root / "bio_corpus", root / "general_corpus",
+                        tmp_path / "again", echo=lambda s: None)
+    assert again["bit_reproducible"] is True
+    for name in ("bio", "general"):
+        first = spacy.load(vectors_dir / name).vocab.vectors.data
+        second = spacy.load(tmp_path / "again" / name).vocab.vectors.data
+        assert numpy.array_equal(numpy.asarray(first), numpy.asarray(second))
+
+
 def test_spacy_vectors_cover_unseen_words(vectors_dir):
     nlp = spacy.load(vectors_dir / "bio")
     assert nlp.vocab.vectors.mode == "floret"
