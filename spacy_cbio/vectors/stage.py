@@ -9,9 +9,11 @@ the hashing scheme, so row ``i`` of each is the same subword bucket), and
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import platform
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Union
 
@@ -32,6 +34,8 @@ VECTOR_LIBRARIES = ("spacy-cbio", "spacy", "floret", "numpy")
 DEFAULTS: Dict[str, Any] = {
     "model": "cbow", "dim": 300, "minn": 4, "maxn": 5, "bucket": 50000, "hash_count": 2,
     "epoch": 5, "min_count": 5, "neg": 10, "threads": 0, "equal_size": True, "max_words": 0,
+    # corpora trained at the same time, each in its own process with `threads` threads
+    "jobs": 1,
 }
 
 
@@ -43,11 +47,37 @@ def load_settings(config: PathLike) -> Dict[str, Any]:
     if unknown:
         raise ValueError(f"{config}: unknown [vectors] settings {unknown} (known: {sorted(DEFAULTS)})")
     settings = {**DEFAULTS, **section}
+    if int(settings["jobs"]) not in (1, 2):
+        raise ValueError(f"{config}: [vectors] jobs must be 1 or 2 (the bio and general corpora), "
+                         f"not {settings['jobs']!r}")
     if not settings["threads"]:
         import os
 
-        settings["threads"] = os.cpu_count() or 1
+        settings["threads"] = max(1, (os.cpu_count() or 1) // int(settings["jobs"]))
     return settings
+
+
+def train_corpus(name: str, path: PathLike, cap: int, settings: Dict[str, Any], work: Path, output: Path,
+                 echo: Callable[[str], None] = print) -> Dict[str, Any]:
+    """Tokenize one corpus (``cap`` words), train floret on it, convert to ``output/name``."""
+    texts, total = corpus_texts(Path(path))
+    text_file = work / f"{name}.txt"
+    counts = write_tokenized(texts, text_file, max_words=cap, total=total, desc=f"{name}: tokenize")
+    echo(f"[{name}] training floret ({settings['model']}, dim {settings['dim']}, {settings['epoch']} epochs, "
+         f"{settings['threads']} threads) on {counts['words']:,} words")
+    trained = train_floret(text_file, work / name, settings)
+    converted = to_spacy_vectors(trained["floret_file"], output / name)
+    echo(f"[{name}] {trained['train_s']:.0f} s, {trained['vocab_words']:,} words in the vocabulary; "
+         f"neighbours of {PROBE_WORDS[0]}: {[w for w, _ in trained['nearest_neighbours'][PROBE_WORDS[0]]]}")
+    return {"corpus": str(path), **counts, **trained, "spacy": converted}
+
+
+def _print_flush(text: str) -> None:
+    print(text, flush=True)
+
+
+def _train_corpus_job(*args: Any) -> Dict[str, Any]:
+    return train_corpus(*args, echo=_print_flush)
 
 
 def concatenate_vectors(first: PathLike, second: PathLike, output: PathLike) -> Dict[str, Any]:
@@ -92,17 +122,17 @@ def run_vectors(config: PathLike, bio_corpus: PathLike, general_corpus: PathLike
     record: Dict[str, Any] = {"settings": settings, "corpus_words_available": available,
                               "words_per_corpus": cap, "bit_reproducible": int(settings["threads"]) == 1,
                               "runs": {}}
-    for name, path in corpora.items():
-        texts, total = corpus_texts(path)
-        text_file = work / f"{name}.txt"
-        counts = write_tokenized(texts, text_file, max_words=cap, total=total, desc=f"{name}: tokenize")
-        echo(f"[{name}] training floret ({settings['model']}, dim {settings['dim']}, {settings['epoch']} epochs, "
-             f"{settings['threads']} threads) on {counts['words']:,} words")
-        trained = train_floret(text_file, work / name, settings)
-        converted = to_spacy_vectors(trained["floret_file"], output / name)
-        record["runs"][name] = {"corpus": str(path), **counts, **trained, "spacy": converted}
-        echo(f"[{name}] {trained['train_s']:.0f} s, {trained['vocab_words']:,} words in the vocabulary; "
-             f"neighbours of {PROBE_WORDS[0]}: {[w for w, _ in trained['nearest_neighbours'][PROBE_WORDS[0]]]}")
+    if int(settings["jobs"]) == 1:
+        for name, path in corpora.items():
+            record["runs"][name] = train_corpus(name, path, cap, settings, work, output, echo=echo)
+    else:  # both corpora at once, one process each (a fresh interpreter: no forked threads)
+        echo(f"[vectors] training bio and general at the same time, {settings['threads']} thread(s) each")
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+            futures = {name: pool.submit(_train_corpus_job, name, path, cap, settings, work, output)
+                       for name, path in corpora.items()}
+            for name, future in futures.items():
+                record["runs"][name] = future.result()
     record["runs"]["both"] = {"spacy": concatenate_vectors(output / "bio", output / "general", output / "both")}
     shutil.rmtree(work)  # large, and rebuilt from the corpus in minutes
     record.update(wall_time_s=round(time.time() - t_stage, 1), machine=platform.processor() or platform.machine(),
@@ -121,7 +151,7 @@ def record_markdown(record: Dict[str, Any]) -> str:
         "",
         f"floret `{s['model']}`, mode floret, dim {s['dim']}, char n-grams {s['minn']}-{s['maxn']}, "
         f"{s['bucket']:,} buckets x {s['hash_count']} hashes, {s['epoch']} epochs, min count {s['min_count']}, "
-        f"{s['threads']} threads. Each corpus is cut to {record['words_per_corpus']:,} words "
+        f"{s['threads']} threads{' per corpus, both corpora at once' if int(s.get('jobs', 1)) > 1 else ''}. Each corpus is cut to {record['words_per_corpus']:,} words "
         f"(available: {', '.join(f'{k} {v:,}' for k, v in record['corpus_words_available'].items())}).",
         "",
         ("Trained with 1 thread: a rerun gives the same vectors, bit for bit." if record.get("bit_reproducible")

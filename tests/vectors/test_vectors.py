@@ -66,6 +66,23 @@ def test_one_thread_reruns_are_bit_identical(vectors_dir, tmp_path, repo_root):
         assert numpy.array_equal(numpy.asarray(first), numpy.asarray(second))
 
 
+def test_two_jobs_train_the_same_vectors_as_one(vectors_dir, tmp_path, repo_root):
+    """jobs = 2 trains bio and general in two processes at once: same tables as one by one."""
+    config = tmp_path / "two_jobs.cfg"
+    config.write_text((repo_root / "configs" / "vectors" / "tiny.cfg").read_text(encoding="utf8")
+                      .replace("threads = 1", "threads = 1\njobs = 2"), encoding="utf8")
+    assert load_settings(config)["jobs"] == 2
+    root = vectors_dir.parent
+    record = run_vectors(config, root / "bio_corpus", root / "general_corpus", tmp_path / "two", echo=lambda s: None)
+    assert record["bit_reproducible"] is True and "both corpora at once" in (tmp_path / "two" / "README.md").read_text()
+    for name in ("bio", "general", "both"):
+        one = numpy.asarray(spacy.load(vectors_dir / name).vocab.vectors.data)
+        assert numpy.array_equal(one, numpy.asarray(spacy.load(tmp_path / "two" / name).vocab.vectors.data))
+    config.write_text(config.read_text(encoding="utf8").replace("jobs = 2", "jobs = 3"), encoding="utf8")
+    with pytest.raises(ValueError, match="jobs must be 1 or 2"):
+        load_settings(config)
+
+
 def test_spacy_vectors_cover_unseen_words(vectors_dir):
     nlp = spacy.load(vectors_dir / "bio")
     assert nlp.vocab.vectors.mode == "floret"
