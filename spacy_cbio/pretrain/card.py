@@ -3,40 +3,25 @@ from __future__ import annotations
 
 import math
 import os
-import platform
-from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-import torch
-
-from .. import about
+from .. import reporting
+from ..reporting import markdown_table
 
 LIBRARIES = ("spacy-cbio", "torch", "transformers", "tokenizers", "datasets", "sentencepiece", "accelerate", "numpy")
 
 
 def library_versions() -> Dict[str, str]:
     """Installed versions of the libraries that shape the result."""
-    return about.library_versions(LIBRARIES)
+    return reporting.library_versions(LIBRARIES)
 
 
 def hardware() -> Dict[str, Any]:
-    """CPU model, core count, torch threads and GPU names."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-    return {
-        "cpu": cpu,
-        "cpu_cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "gpus": gpus,
-        "world_size": int(os.environ.get("WORLD_SIZE", "1")),
-    }
+    """CPU model, core count, RAM, GPU names (:func:`..reporting.hardware`), torch threads and world size."""
+    import torch
+
+    return {**reporting.hardware(), "torch_threads": torch.get_num_threads(),
+            "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -62,6 +47,27 @@ def model_card(summary: Dict[str, Any], corpus_md: Optional[str], description: s
     wall = f"{_fmt(summary.get('wall_time_s'), 1)} s"
     if summary.get("resumed_from_step"):
         wall += f" (since the resume at step {summary['resumed_from_step']:,})"
+    training_rows = [
+        ("run", f"`{summary['run']}`"),
+        ("initialised from", summary.get("init", "n/a")),
+        ("optimizer steps", _fmt(summary.get("steps"))),
+        ("tokens seen", _fmt(summary.get("tokens_seen"))),
+        *([("effective batch (sequences per optimizer step)",
+            f"{summary['per_device_batch']} per device x {summary['grad_accum']} accumulation x "
+            f"{summary['world_size']} processes = {summary['effective_batch']:,}")]
+          if summary.get("effective_batch") else []),
+        *([("mixed precision", summary["mixed_precision"])] if summary.get("mixed_precision") else []),
+        ("unique training tokens (packed blocks)", _fmt(summary.get("train_tokens_unique"))),
+        ("validation perplexity (first eval -> final)",
+         f"{_fmt(_ppl(summary.get('eval_loss_first')), 2)} -> {_fmt(summary.get('eval_perplexity_final'), 2)}"),
+        ("training tokens/s (mean over logs)", _fmt(summary.get("tokens_per_s"), 0)),
+        ("wall time", wall),
+        ("hardware", f"{hw_text}; {hw.get('cpu_cores', '?')} cores, {hw.get('torch_threads', '?')} torch threads, "
+                     f"world size {hw.get('world_size', 1)}"),
+        ("seed", summary.get("settings", {}).get("seed", "n/a")),
+        ("data order (corpus shuffle seed)", _fmt(summary.get("shuffle_seed"))),
+        ("corpus", summary.get("corpus") or "n/a"),
+    ]
     lines = [
         f"# {summary.get('title', summary['run'])}",
         "",
@@ -69,26 +75,7 @@ def model_card(summary: Dict[str, Any], corpus_md: Optional[str], description: s
         "",
         "## Training",
         "",
-        "| | |",
-        "|---|---|",
-        f"| run | `{summary['run']}` |",
-        f"| initialised from | {summary.get('init', 'n/a')} |",
-        f"| optimizer steps | {_fmt(summary.get('steps'))} |",
-        f"| tokens seen | {_fmt(summary.get('tokens_seen'))} |",
-        *([f"| effective batch (sequences per optimizer step) | {summary['per_device_batch']} per device x "
-           f"{summary['grad_accum']} accumulation x {summary['world_size']} processes = "
-           f"{summary['effective_batch']:,} |"] if summary.get("effective_batch") else []),
-        *([f"| mixed precision | {summary['mixed_precision']} |"] if summary.get("mixed_precision") else []),
-        f"| unique training tokens (packed blocks) | {_fmt(summary.get('train_tokens_unique'))} |",
-        f"| validation perplexity (first eval -> final) | "
-        f"{_fmt(_ppl(summary.get('eval_loss_first')), 2)} -> {_fmt(summary.get('eval_perplexity_final'), 2)} |",
-        f"| training tokens/s (mean over logs) | {_fmt(summary.get('tokens_per_s'), 0)} |",
-        f"| wall time | {wall} |",
-        f"| hardware | {hw_text}; {hw.get('cpu_cores', '?')} cores, {hw.get('torch_threads', '?')} torch threads, "
-        f"world size {hw.get('world_size', 1)} |",
-        f"| seed | {summary.get('settings', {}).get('seed', 'n/a')} |",
-        f"| data order (corpus shuffle seed) | {_fmt(summary.get('shuffle_seed'))} |",
-        f"| corpus | {summary.get('corpus') or 'n/a'} |",
+        markdown_table(training_rows, ["", ""]),
         "",
     ]
     if comparison_md:
@@ -134,11 +121,9 @@ def benchmark_md(bench: Dict[str, Any]) -> str:
         f"and threads ({bench['threads']}); tokens/s counts non-padding tokens over `trainer.train()` wall time "
         f"(median of {bench.get('rounds', 1)} alternating rounds after a warm-up).",
         "",
-        "| loop | tokens/s | wall s | tokens |",
-        "|---|---|---|---|",
+        markdown_table([(name, f"{r['tokens_per_s']:,.0f}", f"{r['wall_s']:.1f}", f"{r['tokens']:,}")
+                        for name, r in bench["runs"].items()], ["loop", "tokens/s", "wall s", "tokens"]),
     ]
-    for name, r in bench["runs"].items():
-        rows.append(f"| {name} | {r['tokens_per_s']:,.0f} | {r['wall_s']:.1f} | {r['tokens']:,} |")
     rows += ["", f"**Speed-up (ours / plain): {bench['ratio']:.2f}x**", ""]
     return "\n".join(rows)
 
@@ -183,11 +168,10 @@ def precision_benchmark_readme(bench: Dict[str, Any]) -> str:
         f"evaluation of the trained weights on {bench['eval_blocks']} blocks with fixed masks "
         f"(before training: {bench['eval_loss_start']:.4f}).",
         "",
-        "| precision | tokens/s | wall s | validation loss after the steps |",
-        "|---|---|---|---|",
+        markdown_table([(name, f"{r['tokens_per_s']:,.0f}", f"{r['wall_s']:.1f}", f"{r['eval_loss']:.4f}")
+                        for name, r in bench["runs"].items()],
+                       ["precision", "tokens/s", "wall s", "validation loss after the steps"]),
     ]
-    for name, r in bench["runs"].items():
-        rows.append(f"| {name} | {r['tokens_per_s']:,.0f} | {r['wall_s']:.1f} | {r['eval_loss']:.4f} |")
     rows += ["", f"**Speed ratio ({bench['ratio_of']}): {bench['ratio']:.2f}x**; validation loss difference "
              f"{bench['eval_loss_diff']:+.4f}.", ""]
     return "\n".join(rows)
