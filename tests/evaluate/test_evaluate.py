@@ -9,7 +9,8 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 
-from spacy_cbio.evaluate.cli import aggregate, evaluate, evaluate_examples
+from spacy_cbio.evaluate.cli import evaluate
+from spacy_cbio.evaluate.metrics import aggregate, evaluate_examples
 from spacy_cbio.train.cli import train_pipeline
 from spacy_cbio.train.testing import write_toy_corpus
 

@@ -3,8 +3,10 @@ import json
 
 from typer.testing import CliRunner
 
-from spacy_cbio.__main__ import app
-from spacy_cbio.evaluate.cli import summary_table
+from spacy_cbio.__main__ import make_app
+from spacy_cbio.evaluate.metrics import summary_table
+
+app = make_app(["evaluate", "summarize"])
 
 
 def _metrics(f: float) -> dict:
