@@ -5,10 +5,16 @@ registered here so that ``--help`` lists every stage in workflow order. A run of
 command imports only that command's module (the stages import spaCy, torch, seqeval...
 at different costs), so ``spacy-cbio evaluate`` does not pay for ``results`` or
 ``annotate``; ``app`` (all commands) is built on first access, for tests and callers.
+
+Logging: every library module logs through ``logging.getLogger(__name__)``; on start the
+CLI gives the ``spacy_cbio`` and ``corpus_scripts`` loggers one handler that prints each
+message bare (warnings and errors prefixed ``WARNING:``/``ERROR:``) to stderr at INFO,
+leaving the root logger and its handlers alone.
 """
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Iterable, List, Optional
 
@@ -35,6 +41,7 @@ COMMANDS = [
     ("spacy_cbio.evaluate.cli", "summarize", "summarize"),
     ("spacy_cbio.results.cli", "results_run", "results-run"),
     ("spacy_cbio.results.cli", "results_report", "results-report"),
+    ("spacy_cbio.results.cli", "results_compare", "results-compare"),
     ("spacy_cbio.package.cli", "package", "package"),
     ("spacy_cbio.annotate.cli", "annotate", "annotate"),
 ]
@@ -45,8 +52,46 @@ OVERRIDE_COMMANDS = ("assemble-config", "train", "tune")
 OVERRIDES_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
+# Loggers the CLI prints (library modules log under these names).
+LOGGERS = ("spacy_cbio", "corpus_scripts")
+
+
+class _MessageFormatter(logging.Formatter):
+    """The bare message; warnings and errors say so (``WARNING: ...``), as the echoed text did."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = super().format(record)
+        return message if record.levelno < logging.WARNING else f"{record.levelname}: {message}"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (a test runner may swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(_MessageFormatter("%(message)s"))
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ sets it; the property wins
+        pass
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Print the project's log messages to stderr (once; the root logger is not touched)."""
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+            logger.addHandler(_StderrHandler())
+
+
 def _root() -> None:
     """CamemBERT-bio rebuilt: corpora, pretraining, NER training, evaluation, packaging."""
+    setup_logging()
 
 
 def make_app(names: Optional[Iterable[str]] = None) -> typer.Typer:

@@ -9,6 +9,7 @@ The best trial is written as a profile (``best.cfg``: the profile with the best 
 """
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -18,6 +19,8 @@ from confection import Config
 from spacy.util import registry
 
 from .config import _load, _resolve_profile, config_dir
+
+logger = logging.getLogger(__name__)
 
 # (config key, low, high) ranges; each contains the paper's value (5e-5, 0.224, 16).
 LEARN_RATE_KEY = "training.optimizer.learn_rate.initial_rate"
@@ -118,8 +121,7 @@ def best_profile(profile: str, values: Dict[str, Any]) -> Config:
 
 
 def tune_study(config: Config, output: Path, *, profile: str, n_trials: int, storage: Optional[str] = None,
-               study_name: str = "cbio", timeout: Optional[float] = None, seed: int = 0,
-               echo: Callable[[str], None] = print) -> Tuple[Any, Dict[str, Path]]:
+               study_name: str = "cbio", timeout: Optional[float] = None, seed: int = 0) -> Tuple[Any, Dict[str, Path]]:
     """Run (or resume) the study until it has ``n_trials`` finished trials; write the best profile.
 
     RETURNS: the study and the written files (``best.cfg``, ``best.json``, ``history.png``).
@@ -139,18 +141,18 @@ def tune_study(config: Config, output: Path, *, profile: str, n_trials: int, sto
     recovered = resume_study(study)
     done = finished_trials(study)
     if recovered or done:
-        echo(f"Resuming study {study_name!r} ({storage}): {done} finished trials, {recovered} interrupted (rerun)")
+        logger.info(f"Resuming study {study_name!r} ({storage}): {done} finished trials, {recovered} interrupted (rerun)")
     remaining = max(0, n_trials - done)
 
     def objective(trial) -> float:
         values = suggest(trial)
-        echo(f"Trial {trial.number}: learn rate {values[LEARN_RATE_KEY]:.2e}, warmup ratio "
+        logger.info(f"Trial {trial.number}: learn rate {values[LEARN_RATE_KEY]:.2e}, warmup ratio "
              f"{values[WARMUP_KEY]:.3f}, batch size {values[BATCH_KEY]}")
 
         def report(step: int, score: float) -> None:
             trial.report(score, step)
             if trial.should_prune():
-                echo(f"Trial {trial.number} pruned at step {step} (dev score {score:.4f})")
+                logger.info(f"Trial {trial.number} pruned at step {step} (dev score {score:.4f})")
                 raise optuna.TrialPruned()
 
         return run_trial(config, values, report)

@@ -1,9 +1,11 @@
 """Stacked features (transformer + static vectors) and the [cbio] features switch."""
+import logging
+
 import numpy
 import pytest
 import spacy
 
-from spacy_cbio.train.cli import check_inputs, train_pipeline
+from spacy_cbio.train.pipeline import check_inputs, train_pipeline
 from spacy_cbio.train.config import assemble_config
 from spacy_cbio.train.testing import init_from_config, update_steps, write_toy_corpus
 
@@ -58,17 +60,19 @@ def test_profiles_choose_features():
     assert assemble_config("small", overrides={"cbio.features": "transformer"})["cbio"]["features"] == "transformer"
 
 
-def test_frozen_transformer_alone_is_warned():
-    from spacy_cbio.train.cli import build_config
+def test_frozen_transformer_alone_is_warned(caplog):
+    from spacy_cbio.train.pipeline import build_train_config
 
-    said = []
-    build_config("transformer", "small", "token", {"cbio.features": "transformer"}, echo=said.append)
-    assert said and "frozen" in said[0]
-    said.clear()
-    build_config("transformer", "small", "token", {"cbio.features": "transformer", "training.frozen_components": [],
-                                                   "training.annotating_components": []}, echo=said.append)
-    build_config("transformer", "small", "token", {}, echo=said.append)
-    assert said == []
+    with caplog.at_level(logging.WARNING, logger="spacy_cbio"):
+        build_train_config("transformer", "small", "token", {"cbio.features": "transformer"})
+    assert caplog.records and "frozen" in caplog.records[0].getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="spacy_cbio"):
+        build_train_config("transformer", "small", "token", {"cbio.features": "transformer",
+                                                             "training.frozen_components": [],
+                                                             "training.annotating_components": []})
+        build_train_config("transformer", "small", "token", {})
+    assert caplog.records == []
 
 
 def test_unknown_features_is_an_error():

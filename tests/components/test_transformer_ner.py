@@ -6,7 +6,7 @@ from spacy import util
 from spacy_transformers.span_getters import configure_strided_spans
 
 from spacy_cbio.components.iob import is_valid_iob2
-from spacy_cbio.train.cli import train_pipeline
+from spacy_cbio.train.pipeline import train_pipeline
 from spacy_cbio.train.testing import init_from_config, long_text, update_steps, write_toy_corpus
 
 

@@ -11,7 +11,7 @@ from spacy.training import Example
 
 from spacy_cbio.evaluate.cli import evaluate
 from spacy_cbio.evaluate.metrics import aggregate, evaluate_examples
-from spacy_cbio.train.cli import train_pipeline
+from spacy_cbio.train.pipeline import train_pipeline
 from spacy_cbio.train.testing import write_toy_corpus
 
 VOCAB = spacy.blank("fr").vocab

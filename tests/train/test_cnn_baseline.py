@@ -1,8 +1,10 @@
 """The spaCy CNN baseline recipe (`train --recipe cnn`): with and without static vectors."""
+import logging
+
 import pytest
 import spacy
 
-from spacy_cbio.train.cli import build_config, train_pipeline
+from spacy_cbio.train.pipeline import build_train_config, train_pipeline
 from spacy_cbio.train.testing import write_toy_corpus
 
 FEW_STEPS = {"training.max_steps": 3, "training.eval_frequency": 1,
@@ -34,10 +36,10 @@ def test_cnn_with_vectors_uses_them(toy, floret_dir, tmp_path):
     nlp("Le patient a une fièvre .")
 
 
-def test_missing_vectors_package_is_reported_and_left_out(toy):
-    messages = []
-    config = build_config("cnn", "small", "token", {**toy, "paths.vectors": "fr_core_news_nonexistent"},
-                          echo=messages.append)
+def test_missing_vectors_package_is_reported_and_left_out(toy, caplog):
+    with caplog.at_level(logging.WARNING, logger="spacy_cbio"):
+        config = build_train_config("cnn", "small", "token", {**toy, "paths.vectors": "fr_core_news_nonexistent"})
+    messages = [record.getMessage() for record in caplog.records]
     assert config["paths"]["vectors"] is None
     assert config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] is False
     assert "fr_core_news_nonexistent" in messages[0] and "without static vectors" in messages[0]
@@ -45,4 +47,4 @@ def test_missing_vectors_package_is_reported_and_left_out(toy):
 
 def test_unknown_recipe_is_an_error(toy):
     with pytest.raises(ValueError, match="recipe must be one of"):
-        build_config("lstm", "small", "token", toy)
+        build_train_config("lstm", "small", "token", toy)
