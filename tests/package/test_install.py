@@ -1,4 +1,4 @@
-"""A model wheel installs on its own (issue 10).
+"""A model wheel installs on its own.
 
 ``package`` writes the model wheel next to the ``spacy_cbio`` wheel it requires (spacy-cbio is
 on no index); a fresh venv WITH pip that holds nothing from the checkout installs it with

@@ -1,4 +1,4 @@
-"""Issue 11: continuing from a base in camembert-base's layout, as `--init camembert-base` would.
+"""Continuing from a base in camembert-base's layout, as `--init camembert-base` would.
 
 The base is built locally (no hub): camembert-base's config values, a
 SentencePiece BPE model in CamemBERT's fairseq layout, model_max_length

@@ -1,4 +1,4 @@
-"""Issue 11: every model folder the pretraining writes declares the length its positions embed.
+"""Every model folder the pretraining writes declares the length its positions embed.
 
 Without ``model_max_length`` in ``tokenizer_config.json`` a strided
 token-classification pipeline on a long text crashed ("The expanded size

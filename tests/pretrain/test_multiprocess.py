@@ -1,4 +1,4 @@
-"""Issue 11: multi-process pretraining on CPU (2 processes, gloo) with gradient accumulation.
+"""Multi-process pretraining on CPU (2 processes, gloo) with gradient accumulation.
 
 ``torchrun --standalone --nproc_per_node 2 -m spacy_cbio pretrain-run ...`` and
 ``accelerate launch --multi_gpu --num_processes 2 -m spacy_cbio pretrain-run ...``

@@ -1,4 +1,4 @@
-"""Issue 11: ``[training] precision = "bf16"`` runs under autocast on CPU as on GPU; the bf16 vs fp32 benchmark."""
+"""``[training] precision = "bf16"`` runs under autocast on CPU as on GPU; the bf16 vs fp32 benchmark."""
 from __future__ import annotations
 
 import json
