@@ -1,4 +1,4 @@
-"""CPU inference benchmark of the spacy-cbio NER pipeline (issue 10), everything in one run.
+"""CPU inference benchmark of the spacy-cbio NER pipeline, everything in one run.
 
 Same texts (real French biomedical text: QUAERO EMEA test documents, split into lines of at
 most --max-words words), same batch size, same torch threads for every system:
@@ -40,14 +40,9 @@ from typing import Any, Dict, List
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _first_existing(*candidates: Path) -> Path:
-    return next((c for c in candidates if c.exists()), candidates[0])
-
-
-# The project's outputs (`make all`, profile small), else the copy of a small run on the benchmark machine.
-DEFAULT_ENCODER = _first_existing(REPO / "training" / "pretrain" / "small" / "model",
-                                  Path("/work/smallrun/training/pretrain/small/model"))
-DEFAULT_CORPUS = _first_existing(REPO / "corpus" / "ner" / "emea", Path("/work/smallrun/corpus/ner/emea"))
+# The project's outputs for profile small (`make all`): the pretrained encoder and the EMEA DocBins.
+DEFAULT_ENCODER = REPO / "training" / "pretrain" / "small" / "model"
+DEFAULT_CORPUS = REPO / "corpus" / "ner" / "emea"
 DEFAULT_DATA = REPO / ".." / "shared" / "data"
 SYSTEMS = ("spacy_trf", "hf", "hf_fewer", "spacy_cnn")
 
@@ -426,7 +421,7 @@ def main() -> None:
     if "words_per_s" in report["annotate"]:
         report["ratios"]["annotate/spacy_trf"] = round(report["annotate"]["words_per_s"] / results["spacy_trf"]["words_per_s"], 2)
     subprocess.run([*base, "--worker", "profile"], env=env, check=False)
-    report["profile_file"] = str(work / "profile_spacy_trf.txt")
+    report["profile_file"] = "profile_spacy_trf.txt"  # in --work, beside the pipelines it profiles
     report["machine"]["loadavg_at_end"] = os.getloadavg()
     report["seconds_total"] = round(time.perf_counter() - started, 1)
     Path(args.out).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf8")

@@ -12,12 +12,12 @@
 #   locally (same compute: speed and memory are the same, the loss is not).
 # CORPUS: a folder written by corpus_scripts/build_corpus.py; default: the test fixtures' biomedical sample
 #   (small, its blocks repeat: fine for speed and memory).
-# Writes only $OUT (default /tmp/cbio_gpu_check).
+# Writes only $OUT (default training/gpu_check, relative to where it runs).
 set -euo pipefail
 
 BASE=${BASE:-camembert-base}
 STEPS=${STEPS:-20}            # optimizer steps (each 8 x 16 = 128 sequences of 512 tokens)
-OUT=${OUT:-/tmp/cbio_gpu_check}
+OUT=${OUT:-training/gpu_check}
 PAPER_GPUS=2                  # the paper's effective batch 256 = 8 per GPU x 16 accumulation x 2 GPUs
 PY=${PY:-python}
 CONFIG=${CONFIG:-configs/pretrain/paper.cfg}   # (CONFIG=configs/pretrain/tiny.cfg ALLOW_CPU=1: a CPU smoke test)
