@@ -80,11 +80,21 @@ def _run_all(project: Path, data_root: Path, name: str = "all") -> Tuple[Set[str
     return names - skipped, result.stdout
 
 
+_TINY_RUN: dict = {}
+
+
+def tiny_workflow(tmp_path_factory, data_root: Path) -> Tuple[Path, Set[str], str]:
+    """The first ``all`` run in a copy of the project, made once per session and shared with the
+    documentation examples (tests/docs): (project, commands that ran, output)."""
+    if "run" not in _TINY_RUN:
+        project = _copy_project(tmp_path_factory.mktemp("project") / "project")
+        _TINY_RUN["run"] = (project, *_run_all(project, data_root))
+    return _TINY_RUN["run"]
+
+
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory, data_root):
-    project = _copy_project(tmp_path_factory.mktemp("project") / "project")
-    ran, stdout = _run_all(project, data_root)
-    return project, ran, stdout
+    return tiny_workflow(tmp_path_factory, data_root)
 
 
 def test_all_tiny_produces_every_stage(first_run):
