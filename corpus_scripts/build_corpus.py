@@ -18,6 +18,7 @@ import typer
 from tqdm import tqdm
 
 from spacy_cbio.data import heldout_texts
+from spacy_cbio.settings import SettingsError, SettingsModel, load_block
 
 from .clean import clean_text, count_words
 from .contamination import ContaminationIndex
@@ -241,15 +242,24 @@ def _to_dataset(rows: List[Tuple[str, str, List[str]]], datasets: Any) -> Any:
     return datasets.Dataset.from_dict(columns, features=features)
 
 
+class CorpusSettings(SettingsModel):
+    """``[corpus]`` of a corpus or vectors profile: word caps, source-stratified (0 = no cap)."""
+
+    max_words: Optional[int] = None  # the biomedical corpus
+    general_max_words: Optional[int] = None  # the general-French corpus
+
+
 def profile_max_words(config: Path, general: bool) -> int:
     """Word cap of a corpus profile (configs/corpus/*.cfg or configs/vectors/*.cfg): ``[corpus] max_words`` (or ``general_max_words``)."""
-    from confection import Config
-
-    section = Config().from_disk(config, interpolate=False).get("corpus", {})
+    try:
+        settings = load_block(config, "corpus", CorpusSettings, interpolate=False)
+    except (SettingsError, FileNotFoundError) as err:
+        raise typer.BadParameter(str(err), param_hint="--config") from None
     key = "general_max_words" if general else "max_words"
-    if key not in section:
+    value = getattr(settings, key)
+    if value is None:
         raise typer.BadParameter(f"{config} has no [corpus] {key}", param_hint="--config")
-    return int(section[key])
+    return value
 
 
 def build(

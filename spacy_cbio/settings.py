@@ -31,6 +31,12 @@ class SettingsModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, frozen=False)
 
+    def __getitem__(self, key: str) -> Any:
+        """Read access by key (``profile["training"]["lr"]``) for scripts written against the old dicts."""
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
 
 class SettingsError(ValueError):
     """A settings file (or block) does not validate; the message names the file, block and key."""

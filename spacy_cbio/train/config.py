@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Literal, Optional, Union
 
 from confection import Config
+
+from ..settings import SettingsModel, validate_block
 
 HEADS = ("token", "transition")
 FEATURES = ("transformer", "stacked")
@@ -26,6 +28,25 @@ STATIC_VECTORS_KEY = "components.tok2vec.model.embed.include_static_vectors"
 _PADDING_OFFSET_TYPES = {"roberta", "camembert", "xlm-roberta", "xlm_roberta"}
 MAX_LENGTH_KEY = "components.transformer.model.tokenizer_config.model_max_length"
 PathLike = Union[str, Path]
+
+
+class CbioSettings(SettingsModel):
+    """``[cbio]`` of a NER config: how :func:`assemble_config` builds it (recorded in the package meta)."""
+
+    recipe: Literal["transformer", "cnn"] = "transformer"
+    # the head's token features: transformer (base.cfg), stacked (+ static vectors), static (cnn.cfg)
+    features: Literal["transformer", "stacked", "static"] = "transformer"
+    # stacked features only: width and depth of the Tok2Vec over the static vectors
+    static_width: int = 256
+    static_depth: int = 8
+
+
+def cbio_settings(config: Config, overrides: Dict[str, Any], source: PathLike) -> CbioSettings:
+    """The ``[cbio]`` block of ``config`` with the ``cbio.*`` overrides applied, checked and typed."""
+    block = dict(config.get("cbio", {}))
+    given = {key[len("cbio."):]: value for key, value in overrides.items() if key.startswith("cbio.")}
+    where = f"{source} with overrides {sorted(given)}" if given else str(source)
+    return validate_block({**block, **given}, CbioSettings, source=where, section="cbio")
 
 
 def config_dir() -> Path:
@@ -84,8 +105,10 @@ def model_max_length(transformer: PathLike) -> Optional[int]:
 def assemble_cnn_config(overrides: Optional[Dict[str, Any]] = None, root: Optional[Path] = None) -> Config:
     """spaCy's CNN NER baseline (``cnn.cfg``) with ``overrides``; without ``paths.vectors`` its
     embedding does not include static vectors."""
-    config = _load((root or config_dir()) / "cnn.cfg")
+    path = (root or config_dir()) / "cnn.cfg"
+    config = _load(path)
     overrides = {key: str(v) if isinstance(v, Path) else v for key, v in (overrides or {}).items()}
+    cbio_settings(config, overrides, path)
     if overrides.get("paths.vectors") is None and STATIC_VECTORS_KEY not in overrides:
         overrides[STATIC_VECTORS_KEY] = False
     return Config().from_str(config.to_str(), overrides=overrides, interpolate=False)
@@ -118,8 +141,9 @@ def assemble_config(
     if head == "transition":
         del config["components"]["ner"]
         config = config.merge(_load(root / "head_transition.cfg"))
-    config = config.merge(_load(_resolve_profile(profile, root)))
-    features = (overrides or {}).get("cbio.features", config["cbio"]["features"])
+    profile_path = _resolve_profile(profile, root)
+    config = config.merge(_load(profile_path))
+    features = cbio_settings(config, overrides or {}, profile_path).features
     if features not in FEATURES:
         raise ValueError(f"[cbio] features must be one of {FEATURES}, not {features!r}")
     if features == "stacked":

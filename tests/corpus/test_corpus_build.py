@@ -1,5 +1,6 @@
 import gzip
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -155,3 +156,8 @@ def test_profile_config_gives_the_word_cap(tmp_path):
     bad.write_text("[training]\nmax_steps = 1\n")
     with pytest.raises(typer.BadParameter, match="no \\[corpus\\] max_words"):
         profile_max_words(bad, general=False)
+    for line, expected in [('max_words = "2M"', r"\[corpus\] max_words: expected a valid integer, got '2M'"),
+                           ("max_word = 10", r"\[corpus\] max_word: unknown key \(known: general_max_words, max_words\)")]:
+        bad.write_text(f"[corpus]\n{line}\ngeneral_max_words = 0\n")
+        with pytest.raises(typer.BadParameter, match=rf"{re.escape(str(bad))}: {expected}"):
+            profile_max_words(bad, general=True)

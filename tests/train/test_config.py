@@ -1,5 +1,6 @@
 """assemble_config: every profile x head gives a config spaCy accepts; configs ship with the
 package; spaCy-style overrides; the 22.4% warmup schedule."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from thinc.api import warmup_linear
 from typer.testing import CliRunner
 
 from spacy_cbio.__main__ import app
+from spacy_cbio.settings import SettingsError
 from spacy_cbio.train.config import assemble_config, available_profiles, config_dir, model_max_length
 from spacy_cbio.train.schedules import warmup_steps
 
@@ -133,3 +135,25 @@ def test_assembled_config_resolves_through_entry_points(tmp_path, tiny_hf_model_
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("spacy_cbio.components.scorer")
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"cbio.features": "both"}, r"\[cbio\] features: expected 'transformer', 'stacked' or 'static', got 'both'"),
+    ({"cbio.static_width": "wide"}, r"\[cbio\] static_width: expected a valid integer, got 'wide' \(str\)"),
+    ({"cbio.width": 96}, r"\[cbio\] width: unknown key \(known: features, recipe, static_depth, static_width\)"),
+])
+def test_cbio_block_wrong_type_or_unknown_key_is_one_clear_error(overrides, expected):
+    with pytest.raises(SettingsError, match=rf"tiny.cfg with overrides \['[a-z_]+'\]: {expected}"):
+        assemble_config("tiny", overrides=overrides)
+
+
+def test_cbio_block_in_a_profile_file_names_the_file(tmp_path):
+    profile = tmp_path / "mine.cfg"
+    profile.write_text((config_dir() / "profiles" / "tiny.cfg").read_text(encoding="utf8")
+                       .replace('features = "transformer"', 'features = "transformer"\nstatic_depth = 2.5'),
+                       encoding="utf8")
+    with pytest.raises(SettingsError, match=rf"^{re.escape(str(profile))}: \[cbio\] static_depth: expected a valid "
+                                            r"integer, got 2.5"):
+        assemble_config(str(profile))
+    with pytest.raises(ValueError, match=r"\[cbio\] features must be one of"):
+        assemble_config("tiny", overrides={"cbio.features": "static"})
