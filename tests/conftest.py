@@ -66,3 +66,13 @@ def floret_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("floret") / "vectors"
     nlp.to_disk(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_pretrain_stage(corpora, tmp_path_factory):
+    """The tiny pretraining stage, trained once per session on the sample corpora (``corpora``,
+    tests/pretrain/conftest.py) with its CLI commands: ``(out, outputs, snapshots)``, see
+    :func:`spacy_cbio.pretrain.testing.run_tiny_stage`. Tests only read it."""
+    from spacy_cbio.pretrain.testing import run_tiny_stage
+
+    return run_tiny_stage(corpora["bio"], corpora["general"], tmp_path_factory.mktemp("tiny_stage"))

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Dict, NamedTuple, Optional
 
 import torch
 from datasets import Dataset
-from transformers import AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
+from transformers import AutoTokenizer, DataCollatorForLanguageModeling, Trainer
 
 from .blocks import iter_texts, load_corpus, tokenize_and_pack
 from .card import benchmark_readme, hardware, library_versions, precision_benchmark_readme
 from .collator import DataCollatorForSentencePieceWholeWordMask
-from .config import load_profile
-from .mlm import _precision, masked_lm_loss, set_threads, training_settings
+from .config import PretrainProfile, load_profile
+from .mlm import TrainingSettings, masked_lm_loss, set_threads, training_arguments
 from .modeling import as_masked_only, init_model
 from .tokenizer import train_tokenizer
+
+logger = logging.getLogger(__name__)
 
 
 class CountingCollator:
@@ -42,28 +45,16 @@ class CountingCollator:
         return batch
 
 
-def _timed_train(model, dataset, collator, settings: Dict[str, Any], steps: int, workdir: Path,
+def _timed_train(model, dataset, collator, settings: TrainingSettings, steps: int, workdir: Path,
                  precision: str = "fp32") -> Dict[str, Any]:
-    """Train ``steps`` steps; tokens/s over ``trainer.train()``. ``precision``: fp32 | bf16 | fp16 (autocast)."""
+    """Train ``steps`` steps; tokens/s over ``trainer.train()``. ``precision``: fp32 | bf16 | fp16 (autocast).
+
+    The stage's own optimizer and schedule (:func:`~.mlm.training_arguments` without evaluation,
+    checkpoints or logging), one batch per optimizer step.
+    """
     counting = CountingCollator(collator)
-    args = TrainingArguments(
-        output_dir=str(workdir),
-        max_steps=steps,
-        per_device_train_batch_size=int(settings["batch_size"]),
-        gradient_accumulation_steps=1,
-        learning_rate=float(settings["lr"]),
-        adam_beta2=float(settings["beta2"]),
-        save_strategy="no",
-        eval_strategy="no",
-        logging_strategy="no",
-        report_to=[],
-        seed=int(settings["seed"]),
-        dataloader_num_workers=0,
-        remove_unused_columns=False,
-        use_cpu=not torch.cuda.is_available(),
-        disable_tqdm=True,
-        **_precision(precision),
-    )
+    timed = settings.model_copy(update={"max_steps": steps, "grad_accum": 1, "precision": precision})
+    args = training_arguments(timed, workdir, eval_on_start=False, checkpoints=False)
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=counting)
     expected = {"fp32": "no"}.get(precision, precision)
     if trainer.accelerator.mixed_precision != expected:
@@ -76,10 +67,10 @@ def _timed_train(model, dataset, collator, settings: Dict[str, Any], steps: int,
             "train_loss": trainer.state.log_history[-1].get("train_loss")}
 
 
-def _about(profile: Dict[str, Any], config: Path, corpus: Path, model_dir: Optional[Path]) -> Dict[str, Any]:
+def _about(profile: PretrainProfile, config: Path, corpus: Path, model_dir: Optional[Path]) -> Dict[str, Any]:
     """What a benchmark ran on: model, hardware, versions, config and corpus."""
     return {
-        "model": {k: profile["model"][k] for k in ("layers", "hidden", "heads", "intermediate")}
+        "model": {k: getattr(profile.model, k) for k in ("layers", "hidden", "heads", "intermediate")}
         if model_dir is None else str(model_dir),
         "hardware": hardware(),
         "versions": library_versions(),
@@ -96,25 +87,36 @@ def _write(output: Path, result: Dict[str, Any], readme: str) -> Dict[str, Any]:
     return result
 
 
-def _setup(config: Path, corpus: Path, output: Path, model_dir: Optional[Path]):
+class BenchmarkInputs(NamedTuple):
+    """What both benchmarks start from."""
+
+    profile: PretrainProfile
+    settings: TrainingSettings
+    threads: int
+    corpus: Any  # the DatasetDict (train, validation)
+    tokenizer: Any
+    model: Any  # the initial model, copied for each loop
+
+
+def _prepare(config: Path, corpus: Path, output: Path, model_dir: Optional[Path]) -> BenchmarkInputs:
     """Profile, training settings, threads, corpus, tokenizer and initial model of a benchmark.
 
     ``model_dir``: that model's tokenizer and weights (read only); without it, a tokenizer
     is trained in ``output/tokenizer`` and the profile's ``[model]`` starts at random.
     """
     profile = load_profile(config)
-    settings = training_settings(profile["training"])
-    threads = set_threads(int(settings["num_threads"]))
+    settings = profile.training
+    threads = set_threads(settings.num_threads)
     output.mkdir(parents=True, exist_ok=True)
-    dd = load_corpus(corpus)
+    dataset = load_corpus(corpus)
     if model_dir is not None:
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     else:
-        tokenizer = train_tokenizer(iter_texts(dd["train"], min(20_000, int(profile["tokenizer"]["max_texts"]))),
-                                    output / "tokenizer", int(profile["tokenizer"]["vocab_size"]), 0)
-    base, tokenizer = init_model(profile["model"], tokenizer, base=str(model_dir) if model_dir else None,
-                                 seed=int(settings["seed"]))
-    return profile, settings, threads, dd, tokenizer, base
+        tokenizer = train_tokenizer(iter_texts(dataset["train"], min(20_000, profile.tokenizer.max_texts)),
+                                    output / "tokenizer", profile.tokenizer.vocab_size, 0)
+    base, tokenizer = init_model(profile.model, tokenizer, base=str(model_dir) if model_dir else None,
+                                 seed=settings.seed)
+    return BenchmarkInputs(profile, settings, threads, dataset, tokenizer, base)
 
 
 def run_benchmark(
@@ -124,7 +126,6 @@ def run_benchmark(
     steps: int = 30,
     model_dir: Optional[Path] = None,
     rounds: int = 3,
-    echo: Callable[[str], None] = print,
 ) -> Dict[str, Any]:
     """Run the three loops side by side; write ``output/benchmark.json`` and ``output/README.md``.
 
@@ -132,23 +133,23 @@ def run_benchmark(
     without it, a tokenizer is trained in ``output/tokenizer`` and the
     profile's ``[model]`` is initialised at random.
     """
-    profile, settings, threads, dd, tokenizer, base = _setup(config, corpus, Path(output), model_dir)
+    profile, settings, threads, dataset, tokenizer, base = _prepare(config, corpus, Path(output), model_dir)
     output = Path(output)
-    seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"])
+    seq_len, batch = settings.seq_len, settings.batch_size
     n = steps * batch
-    packed = tokenize_and_pack(dd["train"], tokenizer, seq_len, n, desc="benchmark: packing")
+    packed = tokenize_and_pack(dataset["train"], tokenizer, seq_len, n, desc="benchmark: packing")
     packed = packed.repeat_to(n)
-    docs = dd["train"].select(range(min(len(dd["train"]), 4 * n)), keep_in_memory=True)
+    docs = dataset["train"].select(range(min(len(dataset["train"]), 4 * n)), keep_in_memory=True)
     enc = tokenizer([t for t in docs["text"] if t and t.strip()], truncation=True, max_length=seq_len)
     plain_ids = enc["input_ids"]
     plain_ds = Dataset.from_dict({"input_ids": [plain_ids[i % len(plain_ids)] for i in range(n)]})
 
     wwm = DataCollatorForSentencePieceWholeWordMask(
-        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"]),
+        tokenizer=tokenizer, mlm_probability=settings.mlm_probability, mask_seed=settings.seed,
         pad_to_multiple_of=8,
     )
     plain_collator = DataCollatorForLanguageModeling(
-        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), pad_to_multiple_of=8
+        tokenizer=tokenizer, mlm_probability=settings.mlm_probability, pad_to_multiple_of=8
     )
     loops = {
         "plain": (lambda: copy.deepcopy(base), plain_ds, plain_collator),
@@ -157,14 +158,14 @@ def run_benchmark(
     }
     # warm-up (thread pools, allocator), then alternate the loops for `rounds`
     # rounds and keep each loop's median, so background load hits all alike
-    echo(f"[benchmark] warm-up, then {rounds} round(s) of {steps} steps for each of {', '.join(loops)}")
+    logger.info(f"[benchmark] warm-up, then {rounds} round(s) of {steps} steps for each of {', '.join(loops)}")
     for make, data, coll in loops.values():
         _timed_train(make(), data, coll, settings, min(3, steps), output / "work")
     trials: Dict[str, list] = {name: [] for name in loops}
     for r in range(rounds):
         for name, (make, data, coll) in loops.items():
             trials[name].append(_timed_train(make(), data, coll, settings, steps, output / "work"))
-            echo(f"[benchmark] round {r + 1}/{rounds} {name}: {trials[name][-1]['tokens_per_s']:,.0f} tokens/s")
+            logger.info(f"[benchmark] round {r + 1}/{rounds} {name}: {trials[name][-1]['tokens_per_s']:,.0f} tokens/s")
     runs = {name: sorted(t, key=lambda r: r["tokens_per_s"])[len(t) // 2] for name, t in trials.items()}
     result = {
         "runs": runs,
@@ -189,7 +190,6 @@ def run_precision_benchmark(
     steps: int = 30,
     model_dir: Optional[Path] = None,
     rounds: int = 3,
-    echo: Callable[[str], None] = print,
     precisions: tuple = ("fp32", "bf16"),
 ) -> Dict[str, Any]:
     """bf16 (autocast) vs fp32 of this stage's loop: tokens/s and validation loss after the same steps.
@@ -202,20 +202,20 @@ def run_precision_benchmark(
     round's ``steps`` steps (the same in each round: same seed). Writes
     ``output/benchmark.json`` and ``output/README.md``.
     """
-    profile, settings, threads, dd, tokenizer, base = _setup(config, corpus, Path(output), model_dir)
+    profile, settings, threads, dataset, tokenizer, base = _prepare(config, corpus, Path(output), model_dir)
     output = Path(output)
-    seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"])
+    seq_len, batch = settings.seq_len, settings.batch_size
     n = steps * batch
-    packed = tokenize_and_pack(dd["train"], tokenizer, seq_len, n, desc="benchmark: packing").repeat_to(n)
-    max_eval = int(settings["max_eval_blocks"])
-    valid = tokenize_and_pack(dd["validation"], tokenizer, seq_len, max_eval, desc="benchmark: validation")
+    packed = tokenize_and_pack(dataset["train"], tokenizer, seq_len, n, desc="benchmark: packing").repeat_to(n)
+    max_eval = settings.max_eval_blocks
+    valid = tokenize_and_pack(dataset["validation"], tokenizer, seq_len, max_eval, desc="benchmark: validation")
     wwm = DataCollatorForSentencePieceWholeWordMask(
-        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"]),
+        tokenizer=tokenizer, mlm_probability=settings.mlm_probability, mask_seed=settings.seed,
         pad_to_multiple_of=8,
     )
     loss_start = masked_lm_loss(as_masked_only(copy.deepcopy(base)), valid, tokenizer, settings, max_eval)
-    echo(f"[benchmark] {' vs '.join(precisions)}: warm-up, then {rounds} round(s) of {steps} steps each "
-         f"(batch {batch} x {seq_len}, {threads} threads)")
+    logger.info(f"[benchmark] {' vs '.join(precisions)}: warm-up, then {rounds} round(s) of {steps} steps each "
+                f"(batch {batch} x {seq_len}, {threads} threads)")
     for precision in precisions:
         _timed_train(as_masked_only(copy.deepcopy(base)), packed, wwm, settings, min(3, steps), output / "work",
                      precision)
@@ -226,8 +226,8 @@ def run_precision_benchmark(
             run = _timed_train(model, packed, wwm, settings, steps, output / "work", precision)
             run["eval_loss"] = masked_lm_loss(model, valid, tokenizer, settings, max_eval)
             trials[precision].append(run)
-            echo(f"[benchmark] round {r + 1}/{rounds} {precision}: {run['tokens_per_s']:,.0f} tokens/s, "
-                 f"validation loss {run['eval_loss']:.4f}")
+            logger.info(f"[benchmark] round {r + 1}/{rounds} {precision}: {run['tokens_per_s']:,.0f} tokens/s, "
+                        f"validation loss {run['eval_loss']:.4f}")
     runs = {p: sorted(t, key=lambda x: x["tokens_per_s"])[len(t) // 2] for p, t in trials.items()}
     ref, other = precisions[0], precisions[-1]
     result = {

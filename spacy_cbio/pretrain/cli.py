@@ -7,13 +7,15 @@ The spaCy project runs one command per step (weasel decides what reruns):
 """
 from __future__ import annotations
 
-import logging
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from .config import PretrainProfile
 
 CONFIG_HELP = "Pretraining profile (configs/pretrain/<profile>.cfg)."
 CORPUS_HELP = "folder written by corpus_scripts/build_corpus.py (dataset/ with train and validation splits, stats.md)"
@@ -34,7 +36,6 @@ def _errors() -> Iterator[None]:
     from .mlm import ResumeMismatch
     from .modeling import BaseUnreachable
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         yield
     except (ValueError, FileNotFoundError, BaseUnreachable, ResumeMismatch) as err:
@@ -42,7 +43,7 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(1)
 
 
-def _profile(config: Path, overrides: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+def _profile(config: Path, overrides: Dict[str, Any]) -> PretrainProfile:
     from .config import load_profile
 
     return load_profile(config, {k: v for k, v in overrides.items() if v is not None})
@@ -69,8 +70,8 @@ def pretrain_tokenizer(
 
     with _errors():
         profile = _profile(config, {})
-        base_name = resolve_base_or_scratch(profile["base"]["model"] if base is None else base, typer.echo)
-        tokenizer_step(profile, general_corpus, output_dir, base_name, echo=typer.echo)
+        base_name = resolve_base_or_scratch(profile.base.model if base is None else base)
+        tokenizer_step(profile, general_corpus, output_dir, base_name)
 
 
 def pretrain_run(
@@ -114,20 +115,19 @@ def pretrain_run(
         key = "base.general_steps" if run is Run.general else "training.max_steps"
         profile = _profile(config, {key: steps, "training.num_threads": num_threads})
         if run is Run.general:
-            base_name = resolve_base_or_scratch(profile["base"]["model"] if init is None else init, typer.echo)
+            base_name = resolve_base_or_scratch(profile.base.model if init is None else init)
             if base_name:
-                save_base_step(profile, base_name, output_dir, echo=typer.echo)
+                save_base_step(profile, base_name, output_dir)
                 return
             if tokenizer is None:
                 raise ValueError("no base model is reachable, so the general base is trained from scratch: pass "
                                  "--tokenizer with the folder written by `pretrain-tokenizer`")
-            run_step("general", profile, corpus, output_dir, tokenizer_dir=tokenizer, resume=resume, echo=typer.echo)
+            run_step("general", profile, corpus, output_dir, tokenizer_dir=tokenizer, resume=resume)
         else:
             if not init:
                 raise ValueError(f"{run.value} continues a model: pass --init with the general run's folder "
                                  "(e.g. training/pretrain/<profile>/general)")
-            run_step(run.value, profile, corpus, output_dir, init=init, tokenizer_dir=tokenizer, resume=resume,
-                     echo=typer.echo)
+            run_step(run.value, profile, corpus, output_dir, init=init, tokenizer_dir=tokenizer, resume=resume)
 
 
 def pretrain_report(
@@ -152,7 +152,7 @@ def pretrain_report(
     from .stage import report_step
 
     with _errors():
-        report_step(_profile(config, {}), bio_corpus, pretrain_dir, general_corpus, echo=typer.echo)
+        report_step(_profile(config, {}), bio_corpus, pretrain_dir, general_corpus)
 
 
 def pretrain(
@@ -189,7 +189,7 @@ def pretrain(
     with _errors():
         profile = _profile(config, {"training.max_steps": max_steps, "base.general_steps": general_steps,
                                     "training.num_threads": num_threads})
-        run_all(profile, bio_corpus, output, general_corpus, resume=resume, base=base, echo=typer.echo)
+        run_all(profile, bio_corpus, output, general_corpus, resume=resume, base=base)
 
 
 def benchmark(
@@ -217,13 +217,12 @@ def benchmark(
     from .benchmark import run_benchmark
 
     with _errors():
-        logging.getLogger().setLevel(logging.WARNING)
         if compare_precision:
             from .benchmark import run_precision_benchmark
 
-            result = run_precision_benchmark(config, corpus, output, steps, model, rounds, echo=typer.echo)
+            result = run_precision_benchmark(config, corpus, output, steps, model, rounds)
         else:
-            result = run_benchmark(config, corpus, output, steps, model, rounds, echo=typer.echo)
+            result = run_benchmark(config, corpus, output, steps, model, rounds)
     if compare_precision:
         for name, run in result["runs"].items():
             typer.echo(f"{name:>6}: {run['tokens_per_s']:8.0f} tokens/s ({run['wall_s']:.1f} s), "
@@ -259,8 +258,7 @@ def sweep(
     from .sweep import run_sweep
 
     with _errors():
-        logging.getLogger().setLevel(logging.WARNING)
-        result = run_sweep(config, corpus, output, tokenizer, minutes, echo=typer.echo)
+        result = run_sweep(config, corpus, output, tokenizer, minutes)
     for name, run in result["variants"].items():
         typer.echo(f"{name:>16}: loss {run['eval_loss']:.3f} (perplexity {run['perplexity']:.1f}), "
                    f"{run['steps']} steps, {run['tokens_per_s']:,.0f} tokens/s")

@@ -9,34 +9,37 @@ domain rather than to extra steps. With a reachable base (hub name or local
 dir), :func:`save_base_step` saves it as ``general`` instead (no tokenizer
 training, no from-scratch run). :func:`report_step` cross-evaluates the runs
 on both validation sets and assembles ``model/`` (``bio`` without
-checkpoints). :func:`run_all` chains the steps for use outside spaCy projects.
+checkpoints). :func:`run_all` (the ``pretrain`` command) chains the same steps in one
+process, for use outside the spaCy project.
 
 Each step writes only its own folder; what reruns is decided by the caller
 (weasel's lock in the spaCy project). Under ``accelerate launch`` every
-process trains, only the main process writes.
+process trains, only the main process writes. Progress goes to this module's logger.
 """
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from .blocks import PackedBlocks, corpus_stats_md, iter_texts, load_corpus, tokenize_and_pack
+from ..reporting import markdown_table
 from .card import hardware, library_versions, model_card, perplexity
-from .config import profile_text
+from .config import PretrainProfile, profile_text
 from .mlm import (
-    CHECKPOINT_DIR, METRICS_FILE, RUN_INFO_FILE, last_checkpoint, masked_lm_loss, process_state, run_mlm, set_threads,
-    training_settings,
+    CHECKPOINT_DIR, METRICS_FILE, RUN_INFO_FILE, TrainingSettings, last_checkpoint, masked_lm_loss, process_state,
+    run_mlm, set_threads,
 )
 from .modeling import BaseUnreachable, as_masked_only, init_model, resolve_base
 from .tokenizer import SPM_FILE, train_tokenizer
 
-Echo = Callable[[str], None]
+logger = logging.getLogger(__name__)
 PathLike = Union[str, Path]
 
 RUNS = ("general", "bio", "control")
@@ -72,20 +75,20 @@ _OWN_FILES = {
 # ---------------------------------------------------------------- helpers
 
 
-def run_steps(profile: Dict[str, Dict[str, Any]], run: str) -> int:
+def run_steps(profile: PretrainProfile, run: str) -> int:
     """Optimizer steps of ``run``: ``[base] general_steps`` for general, ``[training] max_steps`` otherwise."""
     _check_run(run)
-    return int(profile["base"]["general_steps"] if run == "general" else profile["training"]["max_steps"])
+    return profile.base.general_steps if run == "general" else profile.training.max_steps
 
 
-def shuffle_seed(profile: Dict[str, Dict[str, Any]], run: str) -> int:
+def shuffle_seed(profile: PretrainProfile, run: str) -> int:
     """Seed of the corpus shuffle (data order) of ``run``.
 
     ``control`` reads the general corpus in another order than ``general``
     (``seed + 1``), so that it mostly sees text that run has not seen.
     """
     _check_run(run)
-    return int(profile["training"]["seed"]) + (1 if run == "control" else 0)
+    return profile.training.seed + (1 if run == "control" else 0)
 
 
 def _check_run(run: str) -> None:
@@ -93,13 +96,13 @@ def _check_run(run: str) -> None:
         raise ValueError(f"unknown run {run!r}: expected one of {', '.join(RUNS)}")
 
 
-def resolve_base_or_scratch(name: Optional[str], echo: Echo = print) -> Optional[str]:
+def resolve_base_or_scratch(name: Optional[str]) -> Optional[str]:
     """``name`` if that base can be loaded; ``None`` (from scratch) when empty or unreachable (with a warning)."""
     try:
         return resolve_base(name)
     except BaseUnreachable as err:
-        echo(f"WARNING: {err}. Falling back to from-scratch pretraining: the tokenizer and the general-French "
-             f"base are trained here on the general corpus.")
+        logger.warning(f"{err}. Falling back to from-scratch pretraining: the tokenizer and the general-French "
+                       f"base are trained here on the general corpus.")
         return None
 
 
@@ -118,7 +121,8 @@ def clear_dir(path: PathLike) -> Path:
     return path
 
 
-def _common() -> Dict[str, Any]:
+def environment() -> Dict[str, Any]:
+    """The hardware and library versions every run record carries."""
     return {"hardware": hardware(), "versions": library_versions()}
 
 
@@ -144,11 +148,10 @@ def read_run_info(run_dir: PathLike) -> Dict[str, Any]:
 
 
 def tokenizer_step(
-    profile: Dict[str, Dict[str, Any]],
+    profile: PretrainProfile,
     general_corpus: PathLike,
     output_dir: PathLike,
     base: Optional[str] = None,
-    echo: Echo = print,
 ) -> Path:
     """Write the tokenizer folder: trained on ``general_corpus``, or ``base``'s own when a base is given.
 
@@ -157,45 +160,45 @@ def tokenizer_step(
     """
     state = process_state()
     output_dir = Path(output_dir)
-    tok = profile["tokenizer"]
+    tok = profile.tokenizer
     t0 = time.time()
     if state.is_main_process:
         clear_dir(output_dir)
         if base:
-            echo(f"[tokenizer] base {base} is reachable: continual pretraining keeps its tokenizer "
-                 f"(saved to {output_dir}, nothing trained)")
+            logger.info(f"[tokenizer] base {base} is reachable: continual pretraining keeps its tokenizer "
+                        f"(saved to {output_dir}, nothing trained)")
             AutoTokenizer.from_pretrained(base).save_pretrained(str(output_dir))
             info: Dict[str, Any] = {"source": "base", "base": base}
         else:
             corpus = load_corpus(general_corpus)
-            n = min(int(tok["max_texts"]), len(corpus["train"]))
-            echo(f"[tokenizer] training a SentencePiece unigram tokenizer ({tok['vocab_size']} pieces) "
-                 f"on {n:,} documents of {general_corpus}")
-            trained = train_tokenizer(iter_texts(corpus["train"], int(tok["max_texts"])), output_dir,
-                                      int(tok["vocab_size"]), int(tok["seed"]))
-            info = {"source": "trained", "corpus": str(general_corpus), "documents": n, **tok,
+            n = min(tok.max_texts, len(corpus["train"]))
+            logger.info(f"[tokenizer] training a SentencePiece unigram tokenizer ({tok.vocab_size} pieces) "
+                        f"on {n:,} documents of {general_corpus}")
+            trained = train_tokenizer(iter_texts(corpus["train"], tok.max_texts), output_dir,
+                                      tok.vocab_size, tok.seed)
+            info = {"source": "trained", "corpus": str(general_corpus), "documents": n, **tok.model_dump(),
                     "vocab": len(trained.get_vocab())}
         info.update(wall_time_s=time.time() - t0, versions=library_versions())
         (output_dir / TOKENIZER_INFO_FILE).write_text(json.dumps(info, indent=2), encoding="utf8")
-        echo(f"[tokenizer] done in {time.time() - t0:.0f} s: {output_dir}")
+        logger.info(f"[tokenizer] done in {time.time() - t0:.0f} s: {output_dir}")
     state.wait_for_everyone()
     return output_dir
 
 
 def save_base_step(
-    profile: Dict[str, Dict[str, Any]], base: str, output_dir: PathLike, echo: Echo = print
+    profile: PretrainProfile, base: str, output_dir: PathLike
 ) -> Dict[str, Any]:
     """Save the reachable ``base`` as the ``general`` run (model, its tokenizer, card, run_info.json)."""
     state = process_state()
     output_dir = Path(output_dir)
     summary: Dict[str, Any] = {
         "run": "general", "completed": True, "init": base, "title": TITLES["general"],
-        "settings": training_settings(profile["training"]), "profile_text": profile_text(profile), **_common(),
+        "settings": profile.training.model_dump(), "profile_text": profile_text(profile), **environment(),
     }
     if state.is_main_process:
-        echo(f"[general] using base {base} (saved to {output_dir}, not trained)")
+        logger.info(f"[general] using base {base} (saved to {output_dir}, not trained)")
         clear_dir(output_dir)
-        model, tokenizer = init_model(profile["model"], base=base)
+        model, tokenizer = init_model(profile.model, base=base)
         model.save_pretrained(str(output_dir), safe_serialization=True)
         tokenizer.save_pretrained(str(output_dir))
         _write_run(output_dir, summary, None, DESCRIPTIONS["general_base"] + f" Source: `{base}`.")
@@ -205,13 +208,12 @@ def save_base_step(
 
 def run_step(
     run: str,
-    profile: Dict[str, Dict[str, Any]],
+    profile: PretrainProfile,
     corpus_dir: PathLike,
     output_dir: PathLike,
     init: Optional[str] = None,
     tokenizer_dir: Optional[PathLike] = None,
     resume: bool = False,
-    echo: Echo = print,
 ) -> Dict[str, Any]:
     """Train ``run`` (general | bio | control) on ``corpus_dir`` into ``output_dir``; returns its run_info.
 
@@ -225,7 +227,7 @@ def run_step(
     """
     _check_run(run)
     state = process_state()
-    settings = training_settings(profile["training"])
+    settings = profile.training
     output_dir = Path(output_dir)
     if init:
         try:
@@ -240,39 +242,39 @@ def run_step(
         raise ValueError(f"[{run}] needs --init (the model to continue) or --tokenizer (to start from scratch)")
     corpus = load_corpus(corpus_dir)
     steps = run_steps(profile, run)
-    seed = int(settings["seed"])
+    seed = settings.seed
     t0 = time.time()
 
     ckpt = last_checkpoint(output_dir) if resume else None
     if resume and not ckpt:
-        echo(f"[{run}] --resume: no checkpoint in {output_dir}, starting afresh")
+        logger.info(f"[{run}] --resume: no checkpoint in {output_dir}, starting afresh")
     if state.is_main_process and not ckpt:
         clear_dir(output_dir)
     state.wait_for_everyone()
 
-    echo(f"[{run}] {steps} steps on {corpus_dir} from {init or 'scratch'}"
-         + (f", resuming from {Path(ckpt).name}" if ckpt else ""))
+    logger.info(f"[{run}] {steps} steps on {corpus_dir} from {init or 'scratch'}"
+                + (f", resuming from {Path(ckpt).name}" if ckpt else ""))
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir)) if not init else None
-    model, tokenizer = init_model(profile["model"], tokenizer, base=init, seed=seed)
-    eff_batch = int(settings["batch_size"]) * int(settings["grad_accum"]) * state.num_processes
-    seq_len, max_eval = int(settings["seq_len"]), int(settings["max_eval_blocks"])
+    model, tokenizer = init_model(profile.model, tokenizer, base=init, seed=seed)
+    eff_batch = settings.batch_size * settings.grad_accum * state.num_processes
+    seq_len, max_eval = settings.seq_len, settings.max_eval_blocks
     train = tokenize_and_pack(corpus["train"], tokenizer, seq_len, steps * eff_batch, seed=shuffle_seed(profile, run),
                               desc=f"{run}: packing train")
     valid = tokenize_and_pack(corpus["validation"], tokenizer, seq_len, max_eval, desc=f"{run}: packing validation")
-    summary = run_mlm(run, model, tokenizer, train, valid, {**settings, "max_steps": steps}, output_dir, resume=resume)
+    summary = run_mlm(run, model, tokenizer, train, valid, settings.model_copy(update={"max_steps": steps}), output_dir, resume=resume)
     summary.update(
         init=init or "random initialisation", title=TITLES[run], corpus=str(corpus_dir),
-        shuffle_seed=shuffle_seed(profile, run), profile_text=profile_text(profile), **_common(),
+        shuffle_seed=shuffle_seed(profile, run), profile_text=profile_text(profile), **environment(),
     )
     if state.is_main_process:
         _write_run(output_dir, summary, corpus_dir, DESCRIPTIONS[run])
-        echo(f"[{run}] done in {time.time() - t0:.0f} s: validation perplexity "
-             f"{summary['eval_perplexity_final']:.2f}, {output_dir}")
+        logger.info(f"[{run}] done in {time.time() - t0:.0f} s: validation perplexity "
+                    f"{summary['eval_perplexity_final']:.2f}, {output_dir}")
     state.wait_for_everyone()
     return summary
 
 
-def evaluate_loss(model_dir: PathLike, blocks: PackedBlocks, settings: Dict[str, Any], max_blocks: int) -> float:
+def evaluate_loss(model_dir: PathLike, blocks: PackedBlocks, settings: TrainingSettings, max_blocks: int) -> float:
     """Masked-LM loss of ``model_dir`` on ``blocks`` with fixed (seeded) masks."""
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = as_masked_only(AutoModelForMaskedLM.from_pretrained(str(model_dir))).eval()
@@ -283,19 +285,15 @@ def evaluate_loss(model_dir: PathLike, blocks: PackedBlocks, settings: Dict[str,
 def comparison_table(results: Dict[str, Dict[str, float]]) -> str:
     """Markdown: perplexity of each model (row) on each validation set (column), from losses."""
     sets = sorted({s for r in results.values() for s in r})
-    rows = ["| model | " + " | ".join(f"{s} validation perplexity" for s in sets) + " |"]
-    rows.append("|---" * (len(sets) + 1) + "|")
-    for run, r in results.items():
-        rows.append(f"| {run} | " + " | ".join(f"{perplexity(r[s]):.2f}" for s in sets) + " |")
-    return "\n".join(rows)
+    return markdown_table([[run, *(f"{perplexity(r[s]):.2f}" for s in sets)] for run, r in results.items()],
+                          ["model", *(f"{s} validation perplexity" for s in sets)])
 
 
 def report_step(
-    profile: Dict[str, Dict[str, Any]],
+    profile: PretrainProfile,
     bio_corpus: PathLike,
     pretrain_dir: PathLike,
     general_corpus: Optional[PathLike] = None,
-    echo: Echo = print,
 ) -> Dict[str, Any]:
     """Cross-evaluate the runs of ``pretrain_dir`` and assemble ``pretrain_dir/model``.
 
@@ -306,7 +304,7 @@ def report_step(
     comparison). Returns the comparison record.
     """
     state = process_state()
-    settings = training_settings(profile["training"])
+    settings = profile.training
     pretrain_dir = Path(pretrain_dir)
     runs: List[str] = ["general", "bio"] + (["control"] if general_corpus else [])
     infos = {run: read_run_info(pretrain_dir / run) for run in runs}
@@ -315,8 +313,8 @@ def report_step(
     record: Dict[str, Any] = {}
     if state.is_main_process:
         t0 = time.time()
-        set_threads(int(settings["num_threads"]))
-        seq_len, max_eval = int(settings["seq_len"]), int(settings["max_eval_blocks"])
+        set_threads(settings.num_threads)
+        seq_len, max_eval = settings.seq_len, settings.max_eval_blocks
         tokenizer = AutoTokenizer.from_pretrained(str(pretrain_dir / "general"))
         packed = {name: tokenize_and_pack(c["validation"], tokenizer, seq_len, max_eval, desc=f"eval {name}")
                   for name, c in corpora.items()}
@@ -325,19 +323,19 @@ def report_step(
             comparison[run] = {}
             for name, blocks in packed.items():
                 comparison[run][name] = evaluate_loss(pretrain_dir / run, blocks, settings, max_eval)
-                echo(f"[report] {run} on {name} validation: perplexity {perplexity(comparison[run][name]):.2f}")
+                logger.info(f"[report] {run} on {name} validation: perplexity {perplexity(comparison[run][name]):.2f}")
         table = comparison_table(comparison)
         record = {
             "loss": comparison,
             "perplexity": {run: {s: perplexity(v) for s, v in r.items()} for run, r in comparison.items()},
             "validation_sets": {name: str(path) for name, path in sets.items()},
             "eval_blocks": {name: min(b.n_blocks, max_eval) for name, b in packed.items()},
-            "masks": {"seed": int(settings["seed"]), "mlm_probability": float(settings["mlm_probability"])},
+            "masks": {"seed": settings.seed, "mlm_probability": settings.mlm_probability},
             "runs": {run: {"dir": str(pretrain_dir / run), "init": info.get("init"), "steps": info.get("steps"),
                            "tokens_seen": info.get("tokens_seen"), "wall_time_s": info.get("wall_time_s")}
                      for run, info in infos.items()},
             "wall_time_s": time.time() - t0,
-            **_common(),
+            **environment(),
         }
         report_dir = clear_dir(pretrain_dir / "report")
         (report_dir / COMPARISON_FILE).write_text(json.dumps(record, indent=2, default=str), encoding="utf8")
@@ -352,8 +350,8 @@ def report_step(
             model_card(bio, corpus_stats_md(bio_corpus), MODEL_DESCRIPTION, table) + "\n", encoding="utf8")
         (model_dir / RUN_INFO_FILE).write_text(
             json.dumps({**bio, "comparison": record}, indent=2, default=str), encoding="utf8")
-        echo(table)
-        echo(f"[report] done in {record['wall_time_s']:.0f} s: {report_dir}; product: {model_dir}")
+        logger.info(table)
+        logger.info(f"[report] done in {record['wall_time_s']:.0f} s: {report_dir}; product: {model_dir}")
     state.wait_for_everyone()
     return record
 
@@ -370,26 +368,26 @@ def _report_md(record: Dict[str, Any], table: str) -> str:
         "",
         table,
         "",
-        "| run | initialised from | optimizer steps | tokens seen | wall time (s) |",
-        "|---|---|---:|---:|---:|",
     ]
+    rows = []
     for run, r in record["runs"].items():
         fmt = [f"{r[k]:,}" if isinstance(r.get(k), int) else "n/a" for k in ("steps", "tokens_seen")]
         wall = f"{r['wall_time_s']:.0f}" if r.get("wall_time_s") is not None else "n/a"
-        lines.append(f"| {run} | {r['init']} | {fmt[0]} | {fmt[1]} | {wall} |")
+        rows.append((run, r["init"], fmt[0], fmt[1], wall))
+    lines.append(markdown_table(rows, ["run", "initialised from", "optimizer steps", "tokens seen", "wall time (s)"],
+                                aligns="llrrr"))
     lines += ["", "Validation sets: " + ", ".join(f"{n} `{p}`" for n, p in record["validation_sets"].items()) + ".",
               "Raw numbers: `comparison.json`.", ""]
     return "\n".join(lines)
 
 
 def run_all(
-    profile: Dict[str, Dict[str, Any]],
+    profile: PretrainProfile,
     bio_corpus: PathLike,
     output: PathLike,
     general_corpus: Optional[PathLike] = None,
     resume: bool = False,
     base: Optional[str] = None,
-    echo: Echo = print,
 ) -> Dict[str, Any]:
     """Every step in order, in this process: tokenizer + general (or the base), bio, control, report.
 
@@ -398,7 +396,7 @@ def run_all(
     """
     t0 = time.time()
     output = Path(output)
-    base_name = resolve_base_or_scratch(profile["base"]["model"] if base is None else base, echo)
+    base_name = resolve_base_or_scratch(profile.base.model if base is None else base)
     if base_name is None and general_corpus is None:
         raise ValueError("No base model is reachable and no general corpus was given: "
                          "pass --general-corpus to pretrain a general-French base from scratch.")
@@ -407,15 +405,14 @@ def run_all(
             load_corpus(corpus)  # a missing or malformed corpus fails now, not after the first runs
     general_dir = output / "general"
     if base_name is None:
-        tokenizer_step(profile, general_corpus, output / "tokenizer", echo=echo)
+        tokenizer_step(profile, general_corpus, output / "tokenizer")
         run_step("general", profile, general_corpus, general_dir, tokenizer_dir=output / "tokenizer",
-                 resume=resume, echo=echo)
+                 resume=resume)
     else:
-        save_base_step(profile, base_name, general_dir, echo=echo)
-    run_step("bio", profile, bio_corpus, output / "bio", init=str(general_dir), resume=resume, echo=echo)
+        save_base_step(profile, base_name, general_dir)
+    run_step("bio", profile, bio_corpus, output / "bio", init=str(general_dir), resume=resume)
     if general_corpus is not None:
-        run_step("control", profile, general_corpus, output / "control", init=str(general_dir), resume=resume,
-                 echo=echo)
-    record = report_step(profile, bio_corpus, output, general_corpus, echo=echo)
-    echo(f"Pretraining stage done in {time.time() - t0:.0f} s")
+        run_step("control", profile, general_corpus, output / "control", init=str(general_dir), resume=resume)
+    record = report_step(profile, bio_corpus, output, general_corpus)
+    logger.info(f"Pretraining stage done in {time.time() - t0:.0f} s")
     return record

@@ -125,3 +125,53 @@ def make_camembert_base_layout(
     tok_config = json.loads((output_dir / "tokenizer_config.json").read_text(encoding="utf8"))
     assert tok_config.get("model_max_length") == 512
     return output_dir
+
+
+# -- the tiny pretraining stage, as the spaCy project runs it (one CLI command per step) ----------
+
+TINY_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "pretrain" / "tiny.cfg"
+UNREACHABLE_BASE = "almanach/not-reachable-offline"
+STAGE_STEPS = "8"  # per run (tiny.cfg has 16): half the time, the same code paths
+
+
+def invoke_cli(*args):
+    """Run ``python -m spacy_cbio ARGS`` in-process (typer's CliRunner): logging set up as on
+    the command line, stdout and stderr in ``result.output``."""
+    from typer.testing import CliRunner
+
+    from ..__main__ import make_app
+
+    args = [str(a) for a in args]
+    return CliRunner().invoke(make_app([args[0]]), args)
+
+
+def ok(result) -> str:
+    """The output of a command that succeeded (else an assertion error showing it)."""
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def snapshot(root: Path) -> dict:
+    """``{relative path: sha256}`` of every file under ``root``."""
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def run_tiny_stage(bio: Path, general: Path, out: Path) -> tuple:
+    """The tiny stage from scratch (the base unreachable): pretrain-tokenizer, pretrain-run
+    general/bio/control, pretrain-report. RETURNS ``(out, outputs, snapshots)``: each command's
+    output, and the run folders' snapshots taken before the report."""
+    outputs = [ok(invoke_cli("pretrain-tokenizer", TINY_CONFIG, general, out / "tokenizer",
+                             "--base", UNREACHABLE_BASE))]
+    outputs.append(ok(invoke_cli("pretrain-run", "general", TINY_CONFIG, general, out / "general",
+                                 "--tokenizer", out / "tokenizer", "--init", UNREACHABLE_BASE,
+                                 "--steps", STAGE_STEPS)))
+    for run, corpus in (("bio", bio), ("control", general)):
+        outputs.append(ok(invoke_cli("pretrain-run", run, TINY_CONFIG, corpus, out / run,
+                                     "--init", out / "general", "--steps", STAGE_STEPS)))
+    snapshots = {run: snapshot(out / run) for run in ("general", "bio", "control")}
+    outputs.append(ok(invoke_cli("pretrain-report", TINY_CONFIG, bio, out, "--general-corpus", general)))
+    return out, outputs, snapshots

@@ -32,18 +32,10 @@ def invoke(*args) -> str:
     return result.output
 
 
-@pytest.fixture(scope="module")
-def scratch_stage(corpora, tmp_path_factory) -> Path:
-    """tiny profile from scratch, 2 steps per run: tokenizer, general, bio, control, report (model/)."""
-    out = tmp_path_factory.mktemp("mml")
-    bio, general = corpora["bio"], corpora["general"]
-    invoke("pretrain-tokenizer", CONFIG, general, out / "tokenizer", "--base", "")
-    invoke("pretrain-run", "general", CONFIG, general, out / "general", "--tokenizer", out / "tokenizer",
-           "--init", "", "--steps", STEPS)
-    invoke("pretrain-run", "bio", CONFIG, bio, out / "bio", "--init", out / "general", "--steps", STEPS)
-    invoke("pretrain-run", "control", CONFIG, general, out / "control", "--init", out / "general", "--steps", STEPS)
-    invoke("pretrain-report", CONFIG, bio, out, "--general-corpus", general)
-    return out
+@pytest.fixture
+def scratch_stage(tiny_pretrain_stage) -> Path:
+    """The session's tiny stage from scratch: tokenizer, general, bio, control, report (model/)."""
+    return tiny_pretrain_stage[0]
 
 
 @pytest.fixture(scope="module")
