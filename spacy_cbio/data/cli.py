@@ -29,7 +29,7 @@ def assets(
                    "listed in project.yml with `python -m spacy project assets`.")
         from .fetch import fetch_upstream_assets
 
-        if not fetch_upstream_assets(dest, echo=typer.echo):
+        if not fetch_upstream_assets(dest):
             typer.echo(f"{dest}/ is empty: no data to work with.", err=True)
             raise typer.Exit(1)
         return
@@ -89,8 +89,7 @@ def convert(
     try:
         report = convert_all(mirror, output, dataset or (), protocol=protocol, seed=seed,
                              lenient=lenient, cas_dirs={"cas1": Path(cas1_dir) if cas1_dir else None,
-                                                 "cas2": Path(cas2_dir) if cas2_dir else None},
-                             echo=typer.echo)
+                                                 "cas2": Path(cas2_dir) if cas2_dir else None})
     except (DataError, ValueError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1)

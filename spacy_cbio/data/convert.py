@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import spacy
 from spacy.tokens import DocBin
 from tqdm import tqdm
 
-from ..about import library_versions
+from ..reporting import library_versions
 from .errors import Ledger
 from .datasets import CAS_HELP, DATASETS, PathLike, get_spec, is_available, load_sources
 from .report import markdown_report, split_stats
 from .tokenize import source_to_doc
+
+logger = logging.getLogger(__name__)
 
 
 def _versions() -> Dict[str, str]:
@@ -57,8 +60,7 @@ def convert_dataset(name: str, mirror: PathLike, output: PathLike, *, protocol: 
 
 def convert_all(mirror: PathLike, output: PathLike, datasets: Sequence[str] = (), *,
                 protocol: str = "paper", seed: int = 0, lenient: bool = False,
-                cas_dirs: Optional[Dict[str, PathLike]] = None,
-                echo: Callable[[str], None] = print) -> Dict[str, object]:
+                cas_dirs: Optional[Dict[str, PathLike]] = None) -> Dict[str, object]:
     """Convert ``datasets`` (default: every dataset whose data is present) and write
     ``<output>/report.json`` and ``<output>/report.md``. Missing CAS data is reported
     with instructions and skipped."""
@@ -80,7 +82,7 @@ def convert_all(mirror: PathLike, output: PathLike, datasets: Sequence[str] = ()
                 msg = f"{name}: data not found at {Path(mirror) / spec.required}; skipped"
             else:
                 msg = f"{name}: no directory given; skipped. {CAS_HELP}"
-            echo(msg)
+            logger.info(msg)
             report["datasets"][name] = {"dataset": name, "status": "missing", "message": msg}
             continue
         t = time.time()
@@ -90,7 +92,7 @@ def convert_all(mirror: PathLike, output: PathLike, datasets: Sequence[str] = ()
         report["datasets"][name] = ds
         sizes = ", ".join(f"{s} {st['documents']} docs/{st['entities']} ents"
                           for s, st in ds["splits"].items())
-        echo(f"{name}: {sizes} ({ds['seconds']} s)")
+        logger.info(f"{name}: {sizes} ({ds['seconds']} s)")
     report["seconds"] = round(time.time() - start, 2)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)

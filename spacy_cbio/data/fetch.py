@@ -1,11 +1,13 @@
 """Fetch the upstream assets (no local mirror): ``spacy project assets`` plus the unzip steps."""
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Callable
+
+logger = logging.getLogger(__name__)
 
 MANTRA_ZIP = Path("mantra_gsc") / "Mantra-GSC-brat.zip"
 MANTRA_FRENCH = "Mantra-GSC/French/"
@@ -28,13 +30,13 @@ def extract_mantra(dest: Path) -> int:
     return written
 
 
-def fetch_upstream_assets(dest: Path, echo: Callable[[str], None] = print) -> bool:
+def fetch_upstream_assets(dest: Path) -> bool:
     """Run ``spacy project assets`` in the project root, then unzip Mantra; True if dest holds data."""
     project_dir = dest.resolve().parent
     result = subprocess.run([sys.executable, "-m", "spacy", "project", "assets", str(project_dir)])
     if result.returncode != 0:
-        echo("`spacy project assets` failed: check the network, or point --mirror at a local copy.")
+        logger.warning("`spacy project assets` failed: check the network, or point --mirror at a local copy.")
     extracted = extract_mantra(dest)
     if extracted:
-        echo(f"Mantra GSC: extracted {extracted} French files")
+        logger.info(f"Mantra GSC: extracted {extracted} French files")
     return dest.is_dir() and any(dest.iterdir())

@@ -6,6 +6,7 @@ from typing import Dict, List, Sequence
 
 from spacy.tokens import Doc
 
+from ..reporting import markdown_table
 from .tokenize import GOLD_ALL
 
 
@@ -44,27 +45,26 @@ def markdown_report(report: Dict[str, object]) -> str:
         f"spaCy {report['spacy_version']}, seed {report['seed']}, E3C protocol `{report['protocol']}`, "
         f"data root `{report['mirror']}`.",
         "",
-        "| dataset | split | documents | sentences | tokens | max tokens/doc | entities (flat) | "
-        "source entities | entities per label (flat) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    rows: List[str] = []
+    corpus_rows: List[Sequence[object]] = []
+    repair_rows: List[Sequence[object]] = []
     for name, ds in report["datasets"].items():
         if ds.get("status") != "converted":
-            lines.append(f"| {name} | - | {ds.get('status')} | | | | | | |")
+            corpus_rows.append((name, "-", ds.get("status"), "", "", "", "", "", ""))
             continue
         for split, st in ds["splits"].items():
-            lines.append(
-                f"| {name} | {split} | {st['documents']:,} | {st['sentences']:,} | {st['tokens']:,} | "
-                f"{st['max_doc_tokens']:,} | {st['entities']:,} | {st['source_entities']:,} | "
-                f"{_labels(st['entities_per_label'])} |"
-            )
+            corpus_rows.append((name, split, f"{st['documents']:,}", f"{st['sentences']:,}", f"{st['tokens']:,}",
+                                f"{st['max_doc_tokens']:,}", f"{st['entities']:,}", f"{st['source_entities']:,}",
+                                _labels(st["entities_per_label"])))
             for reason, info in st["repairs"].items():
-                rows.append(f"| {name} | {split} | `{reason}` | {info['count']:,} |")
+                repair_rows.append((name, split, f"`{reason}`", f"{info['count']:,}"))
+    lines.append(markdown_table(corpus_rows, ["dataset", "split", "documents", "sentences", "tokens",
+                                              "max tokens/doc", "entities (flat)", "source entities",
+                                              "entities per label (flat)"], aligns="llrrrrrrl"))
     lines += ["", "## Repairs and drops", "",
               "`drop.*`: source entities left out of the flat view (kept in `doc.spans[\"gold_all\"]`); "
               "`repair.*`: fixes applied; `skipped.*`: lines skipped with `--lenient`; "
               "`ignored.*`: non-entity annotations. Flat entities + `drop.*` = source entities.", "",
-              "| dataset | split | reason | count |", "|---|---|---|---:|"]
-    lines += rows or ["| - | - | none | 0 |"]
+              markdown_table(repair_rows or [("-", "-", "none", "0")], ["dataset", "split", "reason", "count"],
+                             aligns="lllr")]
     return "\n".join(lines) + "\n"

@@ -9,11 +9,10 @@ import typer
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
-from spacy_cbio.data.cli import MIRROR_FOLDERS, assets, convert
+from spacy_cbio.__main__ import make_app
+from spacy_cbio.data.cli import MIRROR_FOLDERS
 
-app = typer.Typer()
-app.command("convert")(convert)
-app.command("assets")(assets)
+app = make_app(["convert", "assets"])  # as on the command line: progress logged to stderr
 runner = CliRunner()
 
 
