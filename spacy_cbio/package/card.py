@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from ..reporting import markdown_table
+
 # What each label means. QUAERO / Mantra: UMLS semantic groups; E3C: its clinical entities.
 LABEL_MEANINGS: Dict[str, str] = {
     "ANAT": "anatomy (UMLS semantic group ANAT)",
@@ -66,12 +68,12 @@ def _scores(meta: Dict[str, Any]) -> List[str]:
     else:
         lines.append(f"No test metrics were given when packaging: these are the **development-set** scores "
                      f"recorded by training (the pipeline's scorer), **`{profile}` profile**{_training_details(training)}.")
-    lines += ["", "| | P | R | F1 |", "|---|---:|---:|---:|",
-              f"| micro | {_pct(perf.get('ents_p'))} | {_pct(perf.get('ents_r'))} | {_pct(perf.get('ents_f'))} |"]
+    rows = [("micro", _pct(perf.get("ents_p")), _pct(perf.get("ents_r")), _pct(perf.get("ents_f")))]
     if perf.get("ents_macro_f") is not None:
-        lines.append(f"| macro | | | {_pct(perf.get('ents_macro_f'))} |")
+        rows.append(("macro", "", "", _pct(perf.get("ents_macro_f"))))
     for label, row in sorted((perf.get("ents_per_type") or {}).items()):
-        lines.append(f"| {label} | {_pct(row.get('p'))} | {_pct(row.get('r'))} | {_pct(row.get('f'))} |")
+        rows.append((label, _pct(row.get("p")), _pct(row.get("r")), _pct(row.get("f"))))
+    lines += ["", markdown_table(rows, ["", "P", "R", "F1"], aligns="lrrr")]
     return lines
 
 
@@ -145,10 +147,9 @@ def model_card(meta: Dict[str, Any], find_links: str = "packages/<profile>") -> 
         "",
         "## Labels",
         "",
-        "| Label | Meaning |",
-        "|---|---|",
+        markdown_table([(f"`{label}`", LABEL_MEANINGS.get(label, UNKNOWN_MEANING)) for label in labels],
+                       ["Label", "Meaning"]),
     ]
-    lines += [f"| `{label}` | {LABEL_MEANINGS.get(label, UNKNOWN_MEANING)} |" for label in labels]
     lines += ["", "## Scores", ""] + _scores(meta)
     lines += ["", "## Training data and licences", ""]
     for source in meta.get("sources", []):
