@@ -1,41 +1,54 @@
-"""Pretraining profiles: confection ``.cfg`` files under ``configs/pretrain/``."""
+"""Pretraining profiles: confection ``.cfg`` files under ``configs/pretrain/``, as typed settings."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
 from confection import Config
+from pydantic import Field
 
-from .modeling import DEFAULT_PROFILE
-from .mlm import TRAINING_DEFAULTS
-
-SECTIONS = {
-    "base": {"model": "", "general_steps": 1000},
-    "tokenizer": {"vocab_size": 32000, "max_texts": 200_000, "seed": 0},
-    "model": DEFAULT_PROFILE,
-    "training": TRAINING_DEFAULTS,
-}
+from ..settings import SettingsModel, load_block
+from .mlm import TrainingSettings
+from .modeling import ModelSettings
 
 
-def load_profile(path: Union[str, Path], overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Dict[str, Any]]:
-    """Read a profile, check its sections/keys, fill defaults; ``overrides`` like ``{"training.max_steps": 10}``."""
+class BaseSettings(SettingsModel):
+    """``[base]``: the starting point of the stage."""
+
+    # hub name or local dir to continue from; empty = train a general-French base here
+    model: Optional[str] = ""
+    # optimizer steps of the from-scratch general-French run
+    general_steps: int = 1000
+
+
+class TokenizerSettings(SettingsModel):
+    """``[tokenizer]``: the SentencePiece tokenizer of a from-scratch run."""
+
+    vocab_size: int = 32000
+    max_texts: int = 200_000
+    seed: int = 0
+
+
+class PretrainProfile(SettingsModel):
+    """A whole pretraining profile: ``[base]``, ``[tokenizer]``, ``[model]``, ``[training]``."""
+
+    base: BaseSettings = Field(default_factory=BaseSettings)
+    tokenizer: TokenizerSettings = Field(default_factory=TokenizerSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+
+
+def load_profile(path: Union[str, Path], overrides: Optional[Dict[str, Any]] = None) -> PretrainProfile:
+    """Read a profile, check its blocks/keys/types, fill defaults; ``overrides`` like ``{"training.max_steps": 10}``.
+
+    RAISES: FileNotFoundError; :class:`~spacy_cbio.settings.SettingsError` naming the file, block and key.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: pretraining profile not found")
-    cfg = Config().from_disk(path, overrides=overrides or {}, interpolate=True)
-    unknown = set(cfg) - set(SECTIONS)
-    if unknown:
-        raise ValueError(f"{path}: unknown sections {sorted(unknown)}; expected {sorted(SECTIONS)}")
-    out: Dict[str, Dict[str, Any]] = {}
-    for name, defaults in SECTIONS.items():
-        section = dict(cfg.get(name, {}))
-        bad = set(section) - set(defaults)
-        if bad:
-            raise ValueError(f"{path}: [{name}] unknown keys {sorted(bad)}; expected {sorted(defaults)}")
-        out[name] = {**defaults, **section}
-    return out
+    return load_block(path, None, PretrainProfile, overrides)
 
 
-def profile_text(profile: Dict[str, Dict[str, Any]]) -> str:
+def profile_text(profile: PretrainProfile) -> str:
     """The resolved profile as .cfg text (recorded in outputs)."""
-    return Config(profile).to_str()
+    return Config(profile.model_dump()).to_str()

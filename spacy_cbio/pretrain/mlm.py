@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Literal, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ from accelerate import PartialState
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..settings import SettingsModel, validate_block
 from .collator import DataCollatorForSentencePieceWholeWordMask
 from .blocks import PackedBlocks
 from .modeling import as_masked_only, to_plain_mlm
@@ -40,28 +41,29 @@ SETTINGS_FILE = "settings.json"  # in CHECKPOINT_DIR: what the checkpoints were 
 # settings that may change between a killed run and its resume (they do not change the result's meaning)
 RESUME_FREE_KEYS = ("num_threads",)
 
-# [training] keys and defaults
-TRAINING_DEFAULTS: Dict[str, Any] = {
-    "seq_len": 128,
-    "batch_size": 16,
-    "grad_accum": 1,
-    "lr": 5e-4,
-    "warmup_ratio": 0.06,
-    "beta2": 0.98,
-    "adam_epsilon": 1e-6,
-    "weight_decay": 0.01,
-    "max_steps": 100,
-    "eval_steps": 50,
-    "save_steps": 50,
-    "logging_steps": 10,
-    "save_total_limit": 2,
-    "mlm_probability": 0.15,
-    "seed": 0,
-    "num_threads": 0,
-    "max_eval_blocks": 200,
-    "precision": "auto",
-    "masked_only_head": True,
-}
+class TrainingSettings(SettingsModel):
+    """``[training]``: one masked-LM run (optimizer, schedule, checkpoints, masks)."""
+
+    seq_len: int = 128
+    batch_size: int = 16
+    grad_accum: int = 1
+    lr: float = 5e-4
+    warmup_ratio: float = 0.06
+    beta2: float = 0.98
+    adam_epsilon: float = 1e-6
+    weight_decay: float = 0.01
+    max_steps: int = 100
+    eval_steps: int = 50
+    save_steps: int = 50
+    logging_steps: int = 10
+    save_total_limit: int = 2
+    mlm_probability: float = 0.15
+    seed: int = 0
+    num_threads: int = 0
+    max_eval_blocks: int = 200
+    # auto: bf16 on GPUs that have it, else fp16 (fp32 on CPU)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    masked_only_head: bool = True
 
 
 def process_state() -> PartialState:
@@ -76,12 +78,12 @@ def process_state() -> PartialState:
     return PartialState(cpu=not torch.cuda.is_available())
 
 
-def training_settings(section: Dict[str, Any]) -> Dict[str, Any]:
-    """``[training]`` merged over the defaults; unknown keys are an error."""
-    unknown = set(section) - set(TRAINING_DEFAULTS)
-    if unknown:
-        raise ValueError(f"[training]: unknown keys {sorted(unknown)}; expected {sorted(TRAINING_DEFAULTS)}")
-    return {**TRAINING_DEFAULTS, **section}
+def training_settings(section: Union[TrainingSettings, Mapping[str, Any]], source: str = "") -> TrainingSettings:
+    """``[training]`` as typed settings over the defaults (a :class:`TrainingSettings` is returned as is).
+
+    RAISES: :class:`~spacy_cbio.settings.SettingsError` for an unknown key or a wrong type.
+    """
+    return validate_block(section, TrainingSettings, source=source, section="training")
 
 
 def set_threads(num_threads: int) -> int:
@@ -192,35 +194,36 @@ def _precision(setting: str) -> Dict[str, bool]:
     raise ValueError(f"[training] precision={setting!r}: expected auto, fp32, bf16 or fp16")
 
 
-def training_arguments(cfg: Dict[str, Any], checkpoint_dir: Path, eval_on_start: bool,
+def training_arguments(cfg: Union[TrainingSettings, Mapping[str, Any]], checkpoint_dir: Path, eval_on_start: bool,
                        checkpoints: bool = True) -> TrainingArguments:
     """TrainingArguments for a ``[training]`` section; ``checkpoints=False``: the same optimizer
     and schedule without evaluation, saving, logging or progress bars (e.g. a timed sweep)."""
+    cfg = training_settings(cfg)
     kwargs: Dict[str, Any] = dict(
         output_dir=str(checkpoint_dir),
-        max_steps=int(cfg["max_steps"]),
-        per_device_train_batch_size=int(cfg["batch_size"]),
-        per_device_eval_batch_size=int(cfg["batch_size"]),
-        gradient_accumulation_steps=int(cfg["grad_accum"]),
-        learning_rate=float(cfg["lr"]),
-        warmup_ratio=float(cfg["warmup_ratio"]),
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.lr,
+        warmup_ratio=cfg.warmup_ratio,
         lr_scheduler_type="linear",
         adam_beta1=0.9,
-        adam_beta2=float(cfg["beta2"]),
-        adam_epsilon=float(cfg["adam_epsilon"]),
-        weight_decay=float(cfg["weight_decay"]),
+        adam_beta2=cfg.beta2,
+        adam_epsilon=cfg.adam_epsilon,
+        weight_decay=cfg.weight_decay,
         max_grad_norm=1.0,
-        logging_steps=int(cfg["logging_steps"]),
+        logging_steps=cfg.logging_steps,
         logging_first_step=True,
         eval_strategy="steps",
-        eval_steps=int(cfg["eval_steps"]),
+        eval_steps=cfg.eval_steps,
         eval_on_start=eval_on_start,
         save_strategy="steps",
-        save_steps=int(cfg["save_steps"]),
-        save_total_limit=int(cfg["save_total_limit"]),
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
         save_safetensors=True,
-        seed=int(cfg["seed"]),
-        data_seed=int(cfg["seed"]),
+        seed=cfg.seed,
+        data_seed=cfg.seed,
         report_to=[],
         dataloader_num_workers=0,
         remove_unused_columns=False,
@@ -228,7 +231,7 @@ def training_arguments(cfg: Dict[str, Any], checkpoint_dir: Path, eval_on_start:
         include_num_input_tokens_seen=True,
         use_cpu=not torch.cuda.is_available(),
         disable_tqdm=False,
-        **_precision(cfg["precision"]),
+        **_precision(cfg.precision),
     )
     if not checkpoints:
         kwargs.update(eval_strategy="no", eval_on_start=False, save_strategy="no", logging_strategy="no",
@@ -292,11 +295,11 @@ def tokenizer_digest(tokenizer) -> str:
 
 
 def resume_record(
-    cfg: Dict[str, Any], model, tokenizer, train_blocks: PackedBlocks, eval_blocks: PackedBlocks
+    cfg: TrainingSettings, model, tokenizer, train_blocks: PackedBlocks, eval_blocks: PackedBlocks
 ) -> Dict[str, Any]:
     """What a run is made of: its settings and digests of its inputs (see :data:`SETTINGS_FILE`)."""
     return {
-        "settings": {k: v for k, v in sorted(cfg.items()) if k not in RESUME_FREE_KEYS},
+        "settings": {k: v for k, v in sorted(cfg.model_dump().items()) if k not in RESUME_FREE_KEYS},
         "digests": {
             "initial weights": weights_digest(model),
             "tokenizer": tokenizer_digest(tokenizer),
@@ -344,12 +347,12 @@ def run_mlm(
     tokenizer,
     train_blocks: PackedBlocks,
     eval_blocks: PackedBlocks,
-    cfg: Dict[str, Any],
+    cfg: Union[TrainingSettings, Mapping[str, Any]],
     run_dir: Path,
     resume: bool = False,
     callbacks: Sequence[TrainerCallback] = (),
 ) -> Dict[str, Any]:
-    """Train ``model`` for ``cfg['max_steps']`` optimizer steps; save it in ``run_dir``.
+    """Train ``model`` for ``cfg.max_steps`` optimizer steps; save it in ``run_dir``.
 
     ``run_dir/checkpoints`` holds Trainer checkpoints and ``settings.json``;
     ``run_dir`` ends up a Hugging Face model dir (safetensors, tokenizer,
@@ -361,12 +364,12 @@ def run_mlm(
     first. Returns a summary dict.
     """
     cfg = training_settings(cfg)
-    threads = set_threads(int(cfg["num_threads"]))
+    threads = set_threads(cfg.num_threads)
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / CHECKPOINT_DIR
     metrics = run_dir / METRICS_FILE
     eval_ds = PackedBlocks(
-        eval_blocks.flat, eval_blocks.offsets[: min(eval_blocks.n_blocks, int(cfg["max_eval_blocks"])) + 1]
+        eval_blocks.flat, eval_blocks.offsets[: min(eval_blocks.n_blocks, cfg.max_eval_blocks) + 1]
     )
     record = resume_record(cfg, model, tokenizer, train_blocks, eval_ds)
     last_ckpt = last_checkpoint(run_dir) if resume else None
@@ -388,12 +391,12 @@ def run_mlm(
         (run_dir / RUN_INFO_FILE).unlink(missing_ok=True)  # not complete until this run ends
     state.wait_for_everyone()
 
-    if cfg["masked_only_head"]:
+    if cfg.masked_only_head:
         model = as_masked_only(model)
-    eff_batch = int(cfg["batch_size"]) * int(cfg["grad_accum"]) * state.num_processes
-    train_ds = train_blocks.repeat_to(int(cfg["max_steps"]) * eff_batch)
+    eff_batch = cfg.batch_size * cfg.grad_accum * state.num_processes
+    train_ds = train_blocks.repeat_to(cfg.max_steps * eff_batch)
     collator = DataCollatorForSentencePieceWholeWordMask(
-        tokenizer=tokenizer, mlm_probability=float(cfg["mlm_probability"]), mask_seed=int(cfg["seed"]), pad_to_multiple_of=8
+        tokenizer=tokenizer, mlm_probability=cfg.mlm_probability, mask_seed=cfg.seed, pad_to_multiple_of=8
     )
     args = training_arguments(cfg, ckpt_dir, eval_on_start=last_ckpt is None)
     if effective_batch(args) != eff_batch:
@@ -455,19 +458,21 @@ def _summary(run, trainer, cb, result, final_eval, wall, threads, train_blocks, 
         "mixed_precision": trainer.accelerator.mixed_precision,
         # this process's peak (rank 0's in run_info.json); None on CPU
         "peak_gpu_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None,
-        "settings": cfg,
+        "settings": cfg.model_dump(),
     }
 
 
-def masked_lm_loss(model, blocks, tokenizer, settings: Dict[str, Any], max_blocks: int) -> float:
+def masked_lm_loss(model, blocks, tokenizer, settings: Union[TrainingSettings, Mapping[str, Any]],
+                   max_blocks: int) -> float:
     """Masked-LM loss of an in-memory ``model`` on ``blocks`` in fp32, with fixed (seeded) masks."""
+    settings = training_settings(settings)
     collate = DataCollatorForSentencePieceWholeWordMask(
-        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"])
+        tokenizer=tokenizer, mlm_probability=settings.mlm_probability, mask_seed=settings.seed
     )
     device = next(model.parameters()).device
     training = model.training
     model.eval()
-    n, bs = min(blocks.n_blocks, max_blocks), int(settings["batch_size"])
+    n, bs = min(blocks.n_blocks, max_blocks), settings.batch_size
     total, count = 0.0, 0
     with torch.no_grad():
         for start in range(0, n, bs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Mapping, Optional, Tuple, Union
 
 import torch
 
@@ -19,47 +19,52 @@ from transformers import (
 )
 from transformers.modeling_outputs import MaskedLMOutput
 
+from ..settings import SettingsModel, validate_block
 from .tokenizer import vocab_size_for
 
 logger = logging.getLogger(__name__)
 
-# [model] section keys -> CamembertConfig fields
-DEFAULT_PROFILE: Dict[str, Any] = {
-    "layers": 12,
-    "hidden": 768,
-    "heads": 12,
-    "intermediate": 3072,
-    "max_len": 512,
-    "dropout": 0.1,
-}
+
+
+class ModelSettings(SettingsModel):
+    """``[model]``: the architecture of a from-scratch run (CamembertConfig fields; camembert-base's by default)."""
+
+    layers: int = 12  # num_hidden_layers
+    hidden: int = 768  # hidden_size
+    heads: int = 12  # num_attention_heads
+    intermediate: int = 3072  # intermediate_size
+    max_len: int = 512  # tokens per sequence (positions: max_len + pad + 1)
+    dropout: float = 0.1  # hidden and attention dropout
+
+
+def model_settings(section: Union[ModelSettings, Mapping[str, Any]], source: str = "") -> ModelSettings:
+    """``[model]`` as typed settings over the defaults (a :class:`ModelSettings` is returned as is)."""
+    return validate_block(section, ModelSettings, source=source, section="model")
 
 
 class BaseUnreachable(RuntimeError):
     """The configured base checkpoint cannot be loaded (offline hub, missing dir)."""
 
 
-def build_config(profile: Dict[str, Any], tokenizer: PreTrainedTokenizerBase) -> CamembertConfig:
+def build_config(profile: Union[ModelSettings, Mapping[str, Any]], tokenizer: PreTrainedTokenizerBase) -> CamembertConfig:
     """CamembertConfig from a ``[model]`` profile section, sized for ``tokenizer``.
 
     Position embeddings follow RoBERTa: ``max_len + pad_token_id + 1`` rows
     (514 for 512 tokens), since positions start after the padding index.
     """
-    p = {**DEFAULT_PROFILE, **dict(profile)}
-    unknown = set(p) - set(DEFAULT_PROFILE)
-    if unknown:
-        raise ValueError(f"[model]: unknown keys {sorted(unknown)}; expected {sorted(DEFAULT_PROFILE)}")
-    if p["hidden"] % p["heads"]:
-        raise ValueError(f"[model]: hidden={p['hidden']} is not divisible by heads={p['heads']}")
+    p = model_settings(profile)
+    if p.hidden % p.heads:
+        raise ValueError(f"[model]: hidden={p.hidden} is not divisible by heads={p.heads}")
     pad = tokenizer.pad_token_id
     return CamembertConfig(
         vocab_size=vocab_size_for(tokenizer),
-        hidden_size=int(p["hidden"]),
-        num_hidden_layers=int(p["layers"]),
-        num_attention_heads=int(p["heads"]),
-        intermediate_size=int(p["intermediate"]),
-        max_position_embeddings=int(p["max_len"]) + pad + 1,
-        hidden_dropout_prob=float(p["dropout"]),
-        attention_probs_dropout_prob=float(p["dropout"]),
+        hidden_size=p.hidden,
+        num_hidden_layers=p.layers,
+        num_attention_heads=p.heads,
+        intermediate_size=p.intermediate,
+        max_position_embeddings=p.max_len + pad + 1,
+        hidden_dropout_prob=p.dropout,
+        attention_probs_dropout_prob=p.dropout,
         type_vocab_size=1,
         pad_token_id=pad,
         bos_token_id=tokenizer.cls_token_id,
@@ -135,7 +140,7 @@ def load_base(name: str) -> Tuple[PreTrainedModel, PreTrainedTokenizerBase]:
 
 
 def init_model(
-    profile: Dict[str, Any],
+    profile: Union[ModelSettings, Mapping[str, Any]],
     tokenizer: Optional[PreTrainedTokenizerBase] = None,
     base: Optional[str] = None,
     seed: int = 0,

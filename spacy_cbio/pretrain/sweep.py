@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import shutil
 import time
@@ -35,43 +36,77 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
-from confection import Config
+from pydantic import Field, field_validator
 from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainerCallback
 
 from .blocks import iter_texts, load_corpus, tokenize_and_pack
 from .card import hardware, library_versions
 from .collator import DataCollatorForSentencePieceWholeWordMask
-from .config import load_profile
-from .mlm import masked_lm_loss, set_threads, training_arguments, training_settings
+from ..settings import SettingsError, SettingsModel, load_config, validate_block
+from .config import PretrainProfile, load_profile
+from .mlm import TrainingSettings, masked_lm_loss, set_threads, training_arguments
 from .modeling import as_masked_only, init_model, max_tokens_for
 from .tokenizer import train_tokenizer
 
 Echo = Callable[[str], None]
 PathLike = Union[str, Path]
-SWEEP_DEFAULTS = {"profile": None, "minutes": 3.0, "evals": 6, "eval_seq_len": 128, "calibration_steps": 4}
+logger = logging.getLogger(__name__)
+
+
+class SweepSettings(SettingsModel):
+    """``[sweep]``: the profile the variants override, the budget and the validation points."""
+
+    # the pretraining profile (configs/pretrain/<profile>.cfg), required
+    profile: Optional[str] = Field(default=None, validate_default=True)
+    minutes: float = 3.0  # training minutes per variant
+    evals: int = 6  # validation points per curve (plus one before training)
+    eval_seq_len: int = 128  # every variant is scored on the same validation blocks
+    calibration_steps: int = 4  # timed steps that estimate a variant's step time
+
+    @field_validator("profile")
+    @classmethod
+    def _profile_given(cls, value: Optional[str]) -> Optional[str]:
+        if not value:
+            raise ValueError("a configs/pretrain/<profile>.cfg is required")
+        return value
+
+    @field_validator("minutes")
+    @classmethod
+    def _positive_minutes(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    @field_validator("evals")
+    @classmethod
+    def _some_evals(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be >= 1")
+        return value
 
 
 def load_sweep(path: PathLike) -> Dict[str, Any]:
-    """Read a sweep config: ``{"sweep": {...}, "variants": {name: {dotted key: value}},
-    "profiles": {name: the profile with the variant's overrides}}``."""
+    """Read a sweep config: ``{"sweep": SweepSettings, "variants": {name: {dotted key: value}},
+    "profiles": {name: the profile (PretrainProfile) with the variant's overrides}}``.
+
+    RAISES: FileNotFoundError; :class:`~spacy_cbio.settings.SettingsError` naming the file, block and key.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no sweep config {path}")
-    config = Config().from_disk(path, interpolate=False)
-    sweep = dict(config.get("sweep", {}))
-    unknown = set(sweep) - set(SWEEP_DEFAULTS)
-    if unknown:
-        raise ValueError(f"{path}: [sweep] unknown keys {sorted(unknown)}; expected {sorted(SWEEP_DEFAULTS)}")
-    sweep = {**SWEEP_DEFAULTS, **sweep}
-    if not sweep["profile"]:
-        raise ValueError(f"{path}: [sweep] profile (a configs/pretrain/<profile>.cfg) is required")
-    if float(sweep["minutes"]) <= 0 or int(sweep["evals"]) < 1:
-        raise ValueError(f"{path}: [sweep] minutes must be > 0 and evals >= 1")
+    config = load_config(path, interpolate=False)
+    sweep = validate_block(config.get("sweep", {}), SweepSettings, source=str(path), section="sweep")
     variants = {name: _flatten(dict(block)) for name, block in config.get("variants", {}).items()}
     if not variants:
         raise ValueError(f"{path}: no [variants.<name>] block")
-    # unknown keys fail here, before any training
-    profiles = {name: load_profile(sweep["profile"], overrides) for name, overrides in variants.items()}
+    # unknown keys and wrong types fail here, before any training
+    profiles: Dict[str, PretrainProfile] = {}
+    for name, overrides in variants.items():
+        try:
+            profiles[name] = load_profile(sweep.profile, overrides)
+        except SettingsError as err:
+            raise SettingsError(f"{path}: [variants.{name}] over {err}", source=str(path),
+                                section=f"variants.{name}", problems=err.problems) from None
     return {"sweep": sweep, "variants": variants, "profiles": profiles}
 
 
@@ -139,110 +174,114 @@ class StepTimes(TrainerCallback):
         return (self.times[-1] - self.times[0]) / (len(self.times) - 1)
 
 
-def _train(model, blocks, collator, settings, workdir: Path, steps: int, callbacks=()) -> Trainer:
-    args = training_arguments({**settings, "max_steps": steps}, workdir, eval_on_start=False, checkpoints=False)
+def _train(model, blocks, collator, settings: TrainingSettings, workdir: Path, steps: int, callbacks=()) -> Trainer:
+    args = training_arguments(settings.model_copy(update={"max_steps": steps}), workdir, eval_on_start=False, checkpoints=False)
     trainer = Trainer(model=model, args=args, train_dataset=blocks, data_collator=collator, callbacks=list(callbacks))
     trainer.remove_callback(PrinterCallback)  # the per-run summary dict; the sweep prints its own lines
     trainer.train()
     return trainer
 
 
-def run_variant(name: str, profile: Dict[str, Dict[str, Any]], tokenizer, dd, valid, eval_settings: Dict[str, Any],
-                sweep: Dict[str, Any], workdir: Path, echo: Echo = print) -> Dict[str, Any]:
+def run_variant(name: str, profile: PretrainProfile, tokenizer, dd, valid, eval_settings: TrainingSettings,
+                sweep: SweepSettings, workdir: Path, echo: Optional[Echo] = None) -> Dict[str, Any]:
     """Train one variant from scratch for the sweep's budget; RETURNS its record and curve.
 
     ``eval_settings``: the base profile's settings, so every variant is scored with the same
-    masks and batches.
+    masks and batches. Progress goes to this module's logger (``echo`` is ignored, kept for
+    older callers).
     """
-    settings = training_settings(profile["training"])
-    settings["precision"] = precision_name(settings)  # explicit: "auto" would inherit a bf16 variant's setting
-    threads = set_threads(int(settings["num_threads"]))
+    # a copy, explicit: "auto" would inherit a bf16 variant's setting
+    settings = profile.training.model_copy(update={"precision": precision_name(profile.training)})
+    threads = set_threads(settings.num_threads)
     # sequences per optimizer step (the profile's batch x gradient accumulation)
-    seq_len, batch = int(settings["seq_len"]), int(settings["batch_size"]) * int(settings["grad_accum"])
-    budget_s = 60 * float(sweep["minutes"])
-    model, tokenizer = init_model(profile["model"], tokenizer, seed=int(settings["seed"]))
-    if int(sweep["eval_seq_len"]) > max_tokens_for(model.config):
-        raise ValueError(f"variant {name}: [sweep] eval_seq_len {sweep['eval_seq_len']} is longer than the "
+    seq_len, batch = settings.seq_len, settings.batch_size * settings.grad_accum
+    budget_s = 60 * sweep.minutes
+    model, tokenizer = init_model(profile.model, tokenizer, seed=settings.seed)
+    if sweep.eval_seq_len > max_tokens_for(model.config):
+        raise ValueError(f"variant {name}: [sweep] eval_seq_len {sweep.eval_seq_len} is longer than the "
                          f"{max_tokens_for(model.config)} tokens its [model] max_len embeds")
     model = as_masked_only(model)
     params = sum(p.numel() for p in model.parameters())
     collator = DataCollatorForSentencePieceWholeWordMask(
-        tokenizer=tokenizer, mlm_probability=float(settings["mlm_probability"]), mask_seed=int(settings["seed"]),
+        tokenizer=tokenizer, mlm_probability=settings.mlm_probability, mask_seed=settings.seed,
         pad_to_multiple_of=8)
     # step time: a few steps on a copy (the variant starts untouched), the first one not counted
-    n_cal = max(1, int(sweep["calibration_steps"])) + 1
+    n_cal = max(1, sweep.calibration_steps) + 1
     cal = tokenize_and_pack(dd["train"], tokenizer, seq_len, n_cal * batch, desc=f"{name}: packing").repeat_to(
         n_cal * batch)
     timer = StepTimes()
     _train(copy.deepcopy(model), cal, collator, settings, workdir, n_cal, callbacks=[timer])
     step_s = timer.seconds_per_step()
-    steps = max(int(sweep["evals"]), int(budget_s / step_s))
-    echo(f"[sweep] {name}: {params / 1e6:.2f}M parameters, batch {batch} x {seq_len}, {threads} threads, "
-         f"{settings['precision']}: {step_s:.3f} s/step -> {steps} steps in {sweep['minutes']} min")
-    blocks = tokenize_and_pack(dd["train"], tokenizer, seq_len, steps * batch, seed=int(settings["seed"]),
+    steps = max(sweep.evals, int(budget_s / step_s))
+    logger.info("[sweep] %s: %.2fM parameters, batch %d x %d, %d threads, %s: %.3f s/step -> %d steps in %s min",
+                name, params / 1e6, batch, seq_len, threads, settings.precision, step_s, steps, sweep.minutes)
+    blocks = tokenize_and_pack(dd["train"], tokenizer, seq_len, steps * batch, seed=settings.seed,
                                desc=f"{name}: packing").repeat_to(steps * batch)
-    max_eval = int(eval_settings["max_eval_blocks"])
+    max_eval = eval_settings.max_eval_blocks
 
     def evaluate(m) -> float:
         return masked_lm_loss(m, valid, tokenizer, eval_settings, max_eval)
 
-    curve = WallClockCurve(budget_s, max(1, steps // int(sweep["evals"])), evaluate, batch * seq_len)
+    curve = WallClockCurve(budget_s, max(1, steps // sweep.evals), evaluate, batch * seq_len)
     start_loss = evaluate(model)
     _train(model, blocks, collator, settings, workdir, steps, callbacks=[curve])
     points = [{"step": 0, "minutes": 0.0, "tokens": 0, "eval_loss": start_loss}, *curve.curve]
     final = points[-1]
-    echo(f"[sweep] {name}: validation loss {start_loss:.3f} -> {final['eval_loss']:.3f} "
-         f"(perplexity {math.exp(final['eval_loss']):.1f}) after {final['step']} steps, {final['minutes']:.2f} min")
-    return {"overrides": {}, "parameters": params, "layers": int(profile["model"]["layers"]),
-            "hidden": int(profile["model"]["hidden"]), "seq_len": seq_len, "batch_size": batch,
-            "precision": settings["precision"], "threads": threads, "step_s": step_s, "planned_steps": steps,
+    logger.info("[sweep] %s: validation loss %.3f -> %.3f (perplexity %.1f) after %d steps, %.2f min", name,
+                start_loss, final["eval_loss"], math.exp(final["eval_loss"]), final["step"], final["minutes"])
+    return {"overrides": {}, "parameters": params, "layers": profile.model.layers,
+            "hidden": profile.model.hidden, "seq_len": seq_len, "batch_size": batch,
+            "precision": settings.precision, "threads": threads, "step_s": step_s, "planned_steps": steps,
             "steps": final["step"], "tokens": final["tokens"], "tokens_per_s": final["tokens"] / max(60 * final["minutes"], 1e-9),
             "eval_loss": final["eval_loss"], "perplexity": math.exp(final["eval_loss"]), "curve": points}
 
 
-def precision_name(settings: Dict[str, Any]) -> str:
+def precision_name(settings: TrainingSettings) -> str:
     """``[training] precision`` made explicit: ``auto`` is fp32 on CPU, bf16 (or fp16) on a GPU."""
-    if settings["precision"] != "auto":
-        return str(settings["precision"])
+    if settings.precision != "auto":
+        return settings.precision
     if not torch.cuda.is_available():
         return "fp32"
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
 def run_sweep(config: PathLike, corpus: PathLike, output: PathLike, tokenizer_dir: Optional[PathLike] = None,
-              minutes: Optional[float] = None, echo: Echo = print) -> Dict[str, Any]:
-    """Every variant of the sweep config for the same budget; writes sweep.json, README.md, sweep.png."""
+              minutes: Optional[float] = None, echo: Optional[Echo] = None) -> Dict[str, Any]:
+    """Every variant of the sweep config for the same budget; writes sweep.json, README.md, sweep.png.
+
+    Progress goes to this module's logger (``echo`` is ignored, kept for older callers).
+    """
     spec = load_sweep(config)
     sweep, variants = spec["sweep"], spec["variants"]
     if minutes is not None:
         if minutes <= 0:
             raise ValueError(f"minutes must be > 0, not {minutes}")
-        sweep["minutes"] = float(minutes)
+        sweep.minutes = float(minutes)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     dd = load_corpus(corpus)
-    base = load_profile(sweep["profile"])
+    base = load_profile(sweep.profile)
     if tokenizer_dir:
         tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     else:
-        tokenizer = train_tokenizer(iter_texts(dd["train"], int(base["tokenizer"]["max_texts"])), output / "tokenizer",
-                                    int(base["tokenizer"]["vocab_size"]), int(base["tokenizer"]["seed"]))
-    eval_len = int(sweep["eval_seq_len"])
-    eval_settings = training_settings(base["training"])
-    valid = tokenize_and_pack(dd["validation"], tokenizer, eval_len, int(eval_settings["max_eval_blocks"]),
+        tokenizer = train_tokenizer(iter_texts(dd["train"], base.tokenizer.max_texts), output / "tokenizer",
+                                    base.tokenizer.vocab_size, base.tokenizer.seed)
+    eval_len = sweep.eval_seq_len
+    eval_settings = base.training
+    valid = tokenize_and_pack(dd["validation"], tokenizer, eval_len, eval_settings.max_eval_blocks,
                               desc="validation")
     if valid.n_blocks == 0:
         raise ValueError(f"{corpus}: the validation split gives no {eval_len}-token block")
-    echo(f"[sweep] {len(variants)} variant(s) x {sweep['minutes']} min of training each, scored on "
-         f"{valid.n_blocks} validation blocks of {eval_len} tokens")
+    logger.info("[sweep] %d variant(s) x %s min of training each, scored on %d validation blocks of %d tokens",
+                len(variants), sweep.minutes, valid.n_blocks, eval_len)
     results: Dict[str, Any] = {}
     began = time.perf_counter()
     for name, overrides in variants.items():
-        record = run_variant(name, spec["profiles"][name], tokenizer, dd, valid, eval_settings, sweep, output / "work", echo=echo)
+        record = run_variant(name, spec["profiles"][name], tokenizer, dd, valid, eval_settings, sweep, output / "work")
         record["overrides"] = overrides
         results[name] = record
     shutil.rmtree(output / "work", ignore_errors=True)
-    result = {"sweep": {**sweep, "config": str(config)}, "corpus": str(corpus),
+    result = {"sweep": {**sweep.model_dump(), "config": str(config)}, "corpus": str(corpus),
               "tokenizer": str(tokenizer_dir) if tokenizer_dir else str(output / "tokenizer"),
               "eval_blocks": valid.n_blocks, "variants": results, "best": min(results, key=lambda n: results[n]["eval_loss"]),
               "wall_s": time.perf_counter() - began, "hardware": hardware(), "versions": library_versions()}

@@ -36,8 +36,10 @@ def test_tokenizer_layout_and_vocab_size(tmp_path):
 
 def test_build_config_rejects_bad_profiles(tiny_hf_model_dir):
     tok = AutoTokenizer.from_pretrained(tiny_hf_model_dir)
-    with pytest.raises(ValueError, match="unknown keys"):
+    with pytest.raises(ValueError, match=r"\[model\] layer: unknown key \(known: dropout, heads, hidden, "):
         build_config({**TINY_PROFILE, "layer": 3}, tok)
+    with pytest.raises(ValueError, match=r"\[model\] heads: expected a valid integer, got '2'"):
+        build_config({**TINY_PROFILE, "heads": "2"}, tok)
     with pytest.raises(ValueError, match="divisible"):
         build_config({**TINY_PROFILE, "hidden": 33}, tok)
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from spacy_cbio.pretrain.cli import sweep
 from spacy_cbio.pretrain.sweep import WallClockCurve, load_sweep
+from spacy_cbio.settings import SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "configs" / "pretrain" / "sweep_tiny.cfg"
@@ -69,13 +70,34 @@ def test_wall_clock_budget_stops_training():
 
 
 def test_bad_sweep_configs_fail_before_training(tmp_path):
-    with pytest.raises(ValueError, match="unknown keys"):
+    with pytest.raises(SettingsError, match=r"\[variants.bad\] over .*tiny.cfg: \[model\] depth: unknown key"):
         load_sweep(_config(tmp_path, "\n[variants.bad]\nmodel.depth = 3\n"))
+    with pytest.raises(SettingsError, match=r"\[variants.bad\] over .*\[training\] seq_len: expected a valid integer"):
+        load_sweep(_config(tmp_path, "\n[variants.bad]\ntraining.seq_len = \"long\"\n"))
     (tmp_path / "none.cfg").write_text("[sweep]\nprofile = \"x.cfg\"\n", encoding="utf8")
     with pytest.raises(ValueError, match="no \\[variants"):
         load_sweep(tmp_path / "none.cfg")
     with pytest.raises(FileNotFoundError):
         load_sweep(tmp_path / "missing.cfg")
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("evals = 2", 'evals = "two"', r"\[sweep\] evals: expected a valid integer, got 'two'"),
+    ("minutes = 0.05", "minutes = 0", r"\[sweep\] minutes: must be > 0, got 0"),
+    ("evals = 2", "evals = 0", r"\[sweep\] evals: must be >= 1, got 0"),
+    ("evals = 2", "evals = 2\nbudget = 3", r"\[sweep\] budget: unknown key \(known: calibration_steps, eval_seq_len, "
+                                          r"evals, minutes, profile\)"),
+])
+def test_sweep_block_wrong_type_or_unknown_key_names_file_and_key(tmp_path, old, new, expected):
+    path = _config(tmp_path, "")
+    path.write_text(path.read_text(encoding="utf8").replace(old, new), encoding="utf8")
+    with pytest.raises(SettingsError, match=expected) as info:
+        load_sweep(path)
+    assert str(info.value).startswith(f"{path}: ")
+    no_profile = tmp_path / "no_profile.cfg"
+    no_profile.write_text("[sweep]\nminutes = 1\n[variants]\n[variants.a]\n", encoding="utf8")
+    with pytest.raises(SettingsError, match=r"\[sweep\] profile: a configs/pretrain/<profile>.cfg is required"):
+        load_sweep(no_profile)
 
 
 def test_eval_longer_than_the_model_is_a_clear_error(corpora, tiny_hf_model_dir, tmp_path):
@@ -92,4 +114,4 @@ def test_shipped_small_sweep_loads(monkeypatch):
     monkeypatch.chdir(ROOT)
     spec = load_sweep(ROOT / "configs" / "pretrain" / "sweep_small.cfg")
     assert "current" in spec["variants"] and spec["variants"]["current"] == {}
-    assert spec["sweep"]["profile"] == "configs/pretrain/small.cfg" and spec["sweep"]["eval_seq_len"] == 128
+    assert spec["sweep"].profile == "configs/pretrain/small.cfg" and spec["sweep"].eval_seq_len == 128
