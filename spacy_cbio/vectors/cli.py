@@ -23,7 +23,7 @@ def vectors(
     from .stage import run_vectors
 
     try:
-        run_vectors(config, bio_corpus, general_corpus, output, echo=typer.echo)
+        run_vectors(config, bio_corpus, general_corpus, output)
     except (ValueError, FileNotFoundError) as err:
         typer.secho(f"ERROR: {err}", fg="red", err=True)
         raise typer.Exit(1)

@@ -11,13 +11,41 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, Literal, Mapping, Optional, Tuple, Union
 
+from pydantic import field_validator
 from tqdm.auto import tqdm
+
+from ..settings import SettingsModel, validate_block
 
 PathLike = Union[str, Path]
 # Words whose nearest neighbours go into the record (a few common medical terms).
 PROBE_WORDS = ("paracétamol", "hypertension", "rénale", "tumeur", "antibiotique", "diabète")
+
+
+class VectorsSettings(SettingsModel):
+    """``[vectors]`` of a vectors profile: floret's settings and how the two corpora are trained."""
+
+    model: Literal["cbow", "skipgram"] = "cbow"
+    dim: int = 300
+    minn: int = 4  # character n-grams, shortest
+    maxn: int = 5  # character n-grams, longest
+    bucket: int = 50000  # rows of the hashed table
+    hash_count: int = 2
+    epoch: int = 5
+    min_count: int = 5
+    neg: int = 10
+    threads: int = 0  # per floret run; 0 = the cores shared among the jobs
+    equal_size: bool = True  # cut both corpora to the same word count (the domain control)
+    max_words: int = 0  # word cap per corpus (0 = none beyond the equal-size cut)
+    jobs: int = 1  # corpora trained at the same time, each in its own process with `threads` threads
+
+    @field_validator("jobs")
+    @classmethod
+    def _one_or_two(cls, value: int) -> int:
+        if value not in (1, 2):
+            raise ValueError("must be 1 or 2 (the bio and general corpora)")
+        return value
 
 
 def corpus_texts(corpus_dir: PathLike, split: str = "train") -> Tuple[Iterator[str], int]:
@@ -73,7 +101,8 @@ def count_words(texts: Iterable[str]) -> int:
     return sum(len(t.split()) for t in texts)
 
 
-def train_floret(text_file: PathLike, output_prefix: PathLike, settings: Dict[str, Any]) -> Dict[str, Any]:
+def train_floret(text_file: PathLike, output_prefix: PathLike,
+                 settings: Union[VectorsSettings, Mapping[str, Any]]) -> Dict[str, Any]:
     """Train floret (cbow or skipgram, ``mode="floret"``) and save ``<prefix>.floret``.
 
     RETURNS: training time, vocabulary size and the nearest neighbours of
@@ -81,20 +110,21 @@ def train_floret(text_file: PathLike, output_prefix: PathLike, settings: Dict[st
     """
     import floret
 
+    settings = validate_block(settings, VectorsSettings, source="", section="vectors")
     t0 = time.time()
     model = floret.train_unsupervised(
         str(text_file),
-        model=str(settings["model"]),
+        model=settings.model,
         mode="floret",
-        dim=int(settings["dim"]),
-        minn=int(settings["minn"]),
-        maxn=int(settings["maxn"]),
-        bucket=int(settings["bucket"]),
-        hashCount=int(settings["hash_count"]),
-        epoch=int(settings["epoch"]),
-        minCount=int(settings["min_count"]),
-        neg=int(settings["neg"]),
-        thread=int(settings["threads"]),
+        dim=settings.dim,
+        minn=settings.minn,
+        maxn=settings.maxn,
+        bucket=settings.bucket,
+        hashCount=settings.hash_count,
+        epoch=settings.epoch,
+        minCount=settings.min_count,
+        neg=settings.neg,
+        thread=settings.threads,
         verbose=0,
     )
     train_s = time.time() - t0

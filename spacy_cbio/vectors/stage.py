@@ -9,19 +9,21 @@ the hashing scheme, so row ``i`` of each is the same subword bucket), and
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
+import os
 import shutil
 import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Union
-
-from confection import Config
+from typing import Any, Dict, Union
 
 from ..about import library_versions
+from ..settings import load_block
 from .floret_vectors import (
     PROBE_WORDS,
+    VectorsSettings,
     corpus_texts,
     count_words,
     to_spacy_vectors,
@@ -31,53 +33,45 @@ from .floret_vectors import (
 
 PathLike = Union[str, Path]
 VECTOR_LIBRARIES = ("spacy-cbio", "spacy", "floret", "numpy")
-DEFAULTS: Dict[str, Any] = {
-    "model": "cbow", "dim": 300, "minn": 4, "maxn": 5, "bucket": 50000, "hash_count": 2,
-    "epoch": 5, "min_count": 5, "neg": 10, "threads": 0, "equal_size": True, "max_words": 0,
-    # corpora trained at the same time, each in its own process with `threads` threads
-    "jobs": 1,
-}
+logger = logging.getLogger(__name__)
 
 
-def load_settings(config: PathLike) -> Dict[str, Any]:
-    """``[vectors]`` of a vectors profile, over :data:`DEFAULTS` (unknown keys are an error)."""
-    cfg = Config().from_disk(config)
-    section = dict(cfg.get("vectors", {}))
-    unknown = sorted(set(section) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"{config}: unknown [vectors] settings {unknown} (known: {sorted(DEFAULTS)})")
-    settings = {**DEFAULTS, **section}
-    if int(settings["jobs"]) not in (1, 2):
-        raise ValueError(f"{config}: [vectors] jobs must be 1 or 2 (the bio and general corpora), "
-                         f"not {settings['jobs']!r}")
-    if not settings["threads"]:
-        import os
+def load_settings(config: PathLike) -> VectorsSettings:
+    """``[vectors]`` of a vectors profile as typed settings; ``threads = 0`` becomes the cores shared
+    among the jobs.
 
-        settings["threads"] = max(1, (os.cpu_count() or 1) // int(settings["jobs"]))
+    RAISES: FileNotFoundError; :class:`~spacy_cbio.settings.SettingsError` naming the file and key.
+    """
+    settings = load_block(config, "vectors", VectorsSettings)
+    if not settings.threads:
+        settings.threads = max(1, (os.cpu_count() or 1) // settings.jobs)
     return settings
 
 
-def train_corpus(name: str, path: PathLike, cap: int, settings: Dict[str, Any], work: Path, output: Path,
-                 echo: Callable[[str], None] = print) -> Dict[str, Any]:
+def train_corpus(name: str, path: PathLike, cap: int, settings: VectorsSettings, work: Path,
+                 output: Path) -> Dict[str, Any]:
     """Tokenize one corpus (``cap`` words), train floret on it, convert to ``output/name``."""
     texts, total = corpus_texts(Path(path))
     text_file = work / f"{name}.txt"
     counts = write_tokenized(texts, text_file, max_words=cap, total=total, desc=f"{name}: tokenize")
-    echo(f"[{name}] training floret ({settings['model']}, dim {settings['dim']}, {settings['epoch']} epochs, "
-         f"{settings['threads']} threads) on {counts['words']:,} words")
+    logger.info("[%s] training floret (%s, dim %d, %d epochs, %d threads) on %s words", name, settings.model,
+                settings.dim, settings.epoch, settings.threads, f"{counts['words']:,}")
     trained = train_floret(text_file, work / name, settings)
     converted = to_spacy_vectors(trained["floret_file"], output / name)
-    echo(f"[{name}] {trained['train_s']:.0f} s, {trained['vocab_words']:,} words in the vocabulary; "
-         f"neighbours of {PROBE_WORDS[0]}: {[w for w, _ in trained['nearest_neighbours'][PROBE_WORDS[0]]]}")
+    logger.info("[%s] %.0f s, %s words in the vocabulary; neighbours of %s: %s", name, trained["train_s"],
+                f"{trained['vocab_words']:,}", PROBE_WORDS[0],
+                [w for w, _ in trained["nearest_neighbours"][PROBE_WORDS[0]]])
     return {"corpus": str(path), **counts, **trained, "spacy": converted}
 
 
-def _print_flush(text: str) -> None:
-    print(text, flush=True)
-
-
-def _train_corpus_job(*args: Any) -> Dict[str, Any]:
-    return train_corpus(*args, echo=_print_flush)
+def _train_corpus_job(level: int, *args: Any) -> Dict[str, Any]:
+    """:func:`train_corpus` in a fresh (spawned) process: its messages go to stderr as the parent's would."""
+    if not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logging.getLogger().addHandler(handler)
+    logger.setLevel(level)
+    return train_corpus(*args)
 
 
 def concatenate_vectors(first: PathLike, second: PathLike, output: PathLike) -> Dict[str, Any]:
@@ -101,8 +95,7 @@ def concatenate_vectors(first: PathLike, second: PathLike, output: PathLike) -> 
     return {"rows": int(data.shape[0]), "dim": int(data.shape[1]), "mode": "floret"}
 
 
-def run_vectors(config: PathLike, bio_corpus: PathLike, general_corpus: PathLike, output: PathLike,
-                echo: Callable[[str], None] = print) -> Dict[str, Any]:
+def run_vectors(config: PathLike, bio_corpus: PathLike, general_corpus: PathLike, output: PathLike) -> Dict[str, Any]:
     """Train bio and general floret vectors on equal word counts; write the record."""
     t_stage = time.time()
     settings = load_settings(config)
@@ -114,22 +107,23 @@ def run_vectors(config: PathLike, bio_corpus: PathLike, general_corpus: PathLike
     available: Dict[str, int] = {}
     for name, path in corpora.items():
         available[name] = count_words(corpus_texts(path)[0])
-    cap = int(settings["max_words"]) or max(available.values())
-    if settings["equal_size"]:
+    cap = settings.max_words or max(available.values())
+    if settings.equal_size:
         cap = min([cap, *available.values()])
-    echo(f"[vectors] corpus words: {available}; training each on {cap:,} words")
+    logger.info("[vectors] corpus words: %s; training each on %s words", available, f"{cap:,}")
     # floret's threads update the vectors without locks: with more than one, two runs differ
-    record: Dict[str, Any] = {"settings": settings, "corpus_words_available": available,
-                              "words_per_corpus": cap, "bit_reproducible": int(settings["threads"]) == 1,
+    record: Dict[str, Any] = {"settings": settings.model_dump(), "corpus_words_available": available,
+                              "words_per_corpus": cap, "bit_reproducible": settings.threads == 1,
                               "runs": {}}
-    if int(settings["jobs"]) == 1:
+    if settings.jobs == 1:
         for name, path in corpora.items():
-            record["runs"][name] = train_corpus(name, path, cap, settings, work, output, echo=echo)
+            record["runs"][name] = train_corpus(name, path, cap, settings, work, output)
     else:  # both corpora at once, one process each (a fresh interpreter: no forked threads)
-        echo(f"[vectors] training bio and general at the same time, {settings['threads']} thread(s) each")
+        logger.info("[vectors] training bio and general at the same time, %d thread(s) each", settings.threads)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-            futures = {name: pool.submit(_train_corpus_job, name, path, cap, settings, work, output)
+            futures = {name: pool.submit(_train_corpus_job, logger.getEffectiveLevel(), name, path, cap, settings,
+                                         work, output)
                        for name, path in corpora.items()}
             for name, future in futures.items():
                 record["runs"][name] = future.result()
@@ -139,7 +133,7 @@ def run_vectors(config: PathLike, bio_corpus: PathLike, general_corpus: PathLike
                   versions=library_versions(VECTOR_LIBRARIES))
     (output / "vectors.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf8")
     (output / "README.md").write_text(record_markdown(record), encoding="utf8")
-    echo(f"[vectors] done in {record['wall_time_s']:.0f} s: {output}/{{bio,general,both}}")
+    logger.info("[vectors] done in %.0f s: %s/{bio,general,both}", record["wall_time_s"], output)
     return record
 
 
