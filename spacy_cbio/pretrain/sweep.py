@@ -48,7 +48,6 @@ from .mlm import TrainingSettings, masked_lm_loss, set_threads, training_argumen
 from .modeling import as_masked_only, init_model, max_tokens_for
 from .tokenizer import train_tokenizer
 
-Echo = Callable[[str], None]
 PathLike = Union[str, Path]
 logger = logging.getLogger(__name__)
 
@@ -183,12 +182,11 @@ def _train(model, blocks, collator, settings: TrainingSettings, workdir: Path, s
 
 
 def run_variant(name: str, profile: PretrainProfile, tokenizer, dd, valid, eval_settings: TrainingSettings,
-                sweep: SweepSettings, workdir: Path, echo: Optional[Echo] = None) -> Dict[str, Any]:
+                sweep: SweepSettings, workdir: Path) -> Dict[str, Any]:
     """Train one variant from scratch for the sweep's budget; RETURNS its record and curve.
 
     ``eval_settings``: the base profile's settings, so every variant is scored with the same
-    masks and batches. Progress goes to this module's logger (``echo`` is ignored, kept for
-    older callers).
+    masks and batches. Progress goes to this module's logger.
     """
     # a copy, explicit: "auto" would inherit a bf16 variant's setting
     settings = profile.training.model_copy(update={"precision": precision_name(profile.training)})
@@ -246,10 +244,10 @@ def precision_name(settings: TrainingSettings) -> str:
 
 
 def run_sweep(config: PathLike, corpus: PathLike, output: PathLike, tokenizer_dir: Optional[PathLike] = None,
-              minutes: Optional[float] = None, echo: Optional[Echo] = None) -> Dict[str, Any]:
+              minutes: Optional[float] = None) -> Dict[str, Any]:
     """Every variant of the sweep config for the same budget; writes sweep.json, README.md, sweep.png.
 
-    Progress goes to this module's logger (``echo`` is ignored, kept for older callers).
+    Progress goes to this module's logger.
     """
     spec = load_sweep(config)
     sweep, variants = spec["sweep"], spec["variants"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,11 @@ def _app() -> typer.Typer:
     return app
 
 
-def test_sweep_writes_a_curve_per_variant(corpora, tiny_hf_model_dir, tmp_path):
+def test_sweep_writes_a_curve_per_variant(corpora, tiny_hf_model_dir, tmp_path, caplog):
     out = tmp_path / "sweep"
-    result = CliRunner().invoke(_app(), ["pretrain-sweep", str(_config(tmp_path, "")), str(corpora["bio"]), str(out),
-                                         "--tokenizer", str(tiny_hf_model_dir)])
+    with caplog.at_level(logging.INFO, logger="spacy_cbio.pretrain.sweep"):
+        result = CliRunner().invoke(_app(), ["pretrain-sweep", str(_config(tmp_path, "")), str(corpora["bio"]),
+                                             str(out), "--tokenizer", str(tiny_hf_model_dir)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"sweep.json", "README.md", "sweep.png"}
     data = json.loads((out / "sweep.json").read_text(encoding="utf8"))
@@ -55,6 +57,8 @@ def test_sweep_writes_a_curve_per_variant(corpora, tiny_hf_model_dir, tmp_path):
     readme = (out / "README.md").read_text(encoding="utf8")
     assert "| current | (profile) |" in readme and "model.hidden=64" in readme and readme.count("**") == 2
     assert "best: " in result.output
+    assert "[sweep] 2 variant(s) x 0.05 min of training each" in caplog.text
+    assert "[sweep] wide: validation loss" in caplog.text
 
 
 def test_wall_clock_budget_stops_training():
