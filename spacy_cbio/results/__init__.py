@@ -1,6 +1,8 @@
-"""The results workflow: a grid of models × datasets × seeds, trained and scored, then the
-paper's table (mean ± std over seeds), the bio-over-general gain and a plot."""
-from .grid import Grid, ModelSpec, Run, load_grid
-from .report import aggregate, gain, markdown_table, write_report
+"""The results workflow: a grid of models × datasets × seeds, trained and scored; settings
+chosen on the dev scores of the selection seeds, tables and paired tests on the test scores of
+the report seeds; every run recorded with the content hashes of its inputs."""
+from .grid import Grid, GridError, ModelSpec, Run, load_grid
+from .report import ProtocolError, build_report, paired_stats, seed_table, write_report
 
-__all__ = ["Grid", "ModelSpec", "Run", "load_grid", "aggregate", "gain", "markdown_table", "write_report"]
+__all__ = ["Grid", "GridError", "ModelSpec", "Run", "load_grid", "ProtocolError", "build_report",
+           "paired_stats", "seed_table", "write_report"]

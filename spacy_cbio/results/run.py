@@ -1,13 +1,15 @@
 """Run the grid: train each (model, dataset, seed), score its best checkpoint, write a record.
 
 Records are ``<output>/runs/<model>/<dataset>/seed<k>.json``. A run whose record exists with
-the same config hash is skipped, so a killed workflow resumes where it stopped and a changed
-model or profile reruns only what it changes.
+the same key (its config and the contents of its inputs: DocBins, vectors, transformer
+weights, tune record) is skipped, so a killed workflow resumes where it stopped and a changed
+model, profile or input reruns only what it changes. Selection runs are scored on dev only.
 """
 from __future__ import annotations
 
 import datetime
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -18,15 +20,16 @@ import threading
 import time
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import srsly
 
-from ..about import NER_LIBRARIES, library_versions
-from ..train.cli import build_config, check_inputs
-from .grid import Grid, Run, config_hash, train_overrides
+from ..reporting import NER_LIBRARIES, hardware, library_versions
+from ..train.pipeline import build_train_config, check_inputs
+from .grid import PHASES, Grid, Run, train_overrides
+from .provenance import git_commit, input_hash, run_key
 
-Echo = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 class RunError(RuntimeError):
@@ -50,12 +53,20 @@ def _cli_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def train_command(grid: Grid, run: Run, output: Path, *, gpu_id: int = -1, threads: int = 0) -> List[str]:
+def config_hash(config: Any) -> str:
+    """A short content hash of a training config (what a run trained)."""
+    import hashlib
+
+    return hashlib.sha256(config.to_str().encode("utf8")).hexdigest()[:16]
+
+
+def train_command(grid: Grid, run: Run, output: Path, *, gpu_id: int = -1, threads: int = 0,
+                  train_data: Optional[Path] = None) -> List[str]:
     """The ``python -m spacy_cbio train`` command line of ``run``."""
     spec = run.model
     command = [sys.executable, "-m", "spacy_cbio", "train", str(output), "--profile", grid.profile,
                "--head", spec.head, "--recipe", spec.recipe, "--gpu-id", str(gpu_id), "--threads", str(threads)]
-    for key, value in train_overrides(grid, run).items():
+    for key, value in train_overrides(grid, run, train_data=train_data).items():
         command += [f"--{key}", _cli_value(value)]
     return command
 
@@ -65,7 +76,7 @@ def score(model_dir: Path, data: Path, gpu_id: int = -1) -> Dict[str, Any]:
     import spacy
     from spacy.tokens import DocBin
 
-    from ..evaluate.cli import evaluate_examples, predict_examples
+    from ..evaluate.metrics import evaluate_examples, predict_examples
 
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
@@ -77,26 +88,62 @@ def score(model_dir: Path, data: Path, gpu_id: int = -1) -> Dict[str, Any]:
             "n_docs": len(references)}
 
 
+def merged_train_data(grid: Grid, run: Run, output: Path) -> Optional[Path]:
+    """The training DocBin of a model with ``train_on``: those datasets' train sets in one file
+    (written once, atomically, under ``<output>/data``); ``None`` for other models."""
+    if not run.model.train_on:
+        return None
+    from spacy.tokens import DocBin
+
+    names = list(run.model.train_on)
+    target = Path(output) / "data" / "+".join(names) / "train.spacy"
+    if target.is_file():
+        return target
+    merged = DocBin(store_user_data=True)
+    for name in names:
+        merged.merge(DocBin(store_user_data=True).from_disk(grid.data(name, "train")))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"train.{os.getpid()}.partial")
+    merged.to_disk(partial)
+    partial.replace(target)
+    return target
+
+
+def run_inputs(grid: Grid, run: Run, train_data: Optional[Path] = None) -> Dict[str, Optional[str]]:
+    """Content hashes of everything ``run`` reads (its reuse key is made of these and its config)."""
+    spec = run.model
+    inputs = {f"{split}.spacy": input_hash(str(grid.data(run.dataset, split))) for split in run.splits}
+    inputs["train.spacy"] = input_hash(str(train_data or grid.data(run.dataset, "train")))
+    inputs["vectors"] = input_hash(spec.vectors)
+    inputs["transformer"] = input_hash(spec.transformer) if spec.recipe == "transformer" else None
+    inputs["tuned"] = input_hash(spec.tuned)
+    return inputs
+
+
 def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gpu_id: int = -1,
-            threads: int = 0, echo: Echo = print) -> Dict[str, Any]:
-    """Train and score ``run`` unless its record exists with the same config; RETURNS its record."""
-    overrides = train_overrides(grid, run)
-    config = build_config(run.model.recipe, grid.profile, run.model.head, overrides, echo=echo)
+            threads: int = 0) -> Dict[str, Any]:
+    """Train and score ``run`` unless its record exists with the same key (config and input
+    contents); RETURNS its record. A selection run is scored on dev only."""
+    train_data = merged_train_data(grid, run, output)
+    overrides = train_overrides(grid, run, train_data=train_data)
+    config = build_train_config(run.model.recipe, grid.profile, run.model.head, overrides)
     check_inputs(config)
     digest = config_hash(config)
+    inputs = run_inputs(grid, run, train_data)
+    key = run_key(digest, inputs)
     target = record_path(output, run)
     if target.is_file():
         record = srsly.read_json(target)
-        if record.get("config_hash") == digest:
-            echo(f"{run.key}: done before (test F1 {100 * record['test']['f']:.2f}), skipped")
+        if record.get("key") == key:
+            logger.info("%s: done before (dev F1 %.2f), skipped", run.key, 100 * record["dev"]["f"])
             return record
-        echo(f"{run.key}: config changed since its record, rerunning")
+        logger.info("%s: config or inputs changed since its record, rerunning", run.key)
     model_dir = model_path(output, run)
     if model_dir.exists():
         shutil.rmtree(model_dir)  # a killed run's partial output
     model_dir.mkdir(parents=True)
     log = model_dir / "train.log"
-    command = train_command(grid, run, model_dir, gpu_id=gpu_id, threads=threads)
+    command = train_command(grid, run, model_dir, gpu_id=gpu_id, threads=threads, train_data=train_data)
     start = time.perf_counter()
     with log.open("w", encoding="utf8") as handle:
         handle.write(" ".join(command) + "\n")
@@ -116,26 +163,33 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
         tail = "".join(log.read_text(encoding="utf8", errors="replace").splitlines(True)[-15:])
         raise RunError(f"{run.key}: training failed (exit {returncode}); log {log}:\n{tail}")
     start = time.perf_counter()
-    dev = score(model_dir / "model-best", grid.data(run.dataset, "dev"), gpu_id)
-    test = score(model_dir / "model-best", grid.data(run.dataset, "test"), gpu_id)
+    scores = {split: score(model_dir / "model-best", grid.data(run.dataset, split), gpu_id) for split in run.splits}
     record = {
         "model": run.model.name,
         "dataset": run.dataset,
         "seed": run.seed,
+        "phase": run.phase,
         "recipe": run.model.recipe,
         "features": run.model.features if run.model.recipe == "transformer" else "static",
         "head": run.model.head,
         "transformer": run.model.transformer,
         "vectors": run.model.vectors,
+        "train_on": list(run.model.train_on or [run.dataset]),
+        "tuned": run.model.tuned,
+        "factors": dict(run.model.factors),
         "profile": grid.profile,
         "steps": config["training"]["max_steps"],
-        "dev": dev,
-        "test": test,
+        **scores,
         "train_wall_s": round(train_s, 1),
         "eval_wall_s": round(time.perf_counter() - start, 1),
+        "key": key,
         "config_hash": digest,
-        "command": command[1:],
+        "inputs": inputs,
+        "commit": git_commit(),
+        "command": _portable(command[1:]),
         "versions": library_versions(NER_LIBRARIES),
+        "hardware": hardware(),
+        "threads": threads,
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -145,13 +199,15 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
     shutil.copy(model_dir / "config.cfg", target.with_suffix(".cfg"))
     if not keep_models:
         shutil.rmtree(model_dir)
-    echo(f"{run.key}: dev F1 {100 * dev['f']:.2f}, test F1 {100 * test['f']:.2f} "
-         f"({train_s / 60:.1f} min training)")
+    shown = ", ".join(f"{split} F1 {100 * scores[split]['f']:.2f}" for split in run.splits)
+    logger.info("%s: %s (%.1f min training)", run.key, shown, train_s / 60)
     return record
 
 
-def _echo_flush(message: str) -> None:
-    print(message, flush=True)
+def _portable(command: List[str]) -> List[str]:
+    """A recorded command line with paths inside the working folder made relative to it."""
+    cwd = str(Path.cwd())
+    return [part.replace(cwd + os.sep, "") for part in command]
 
 
 def _stop_training_and_exit(signum: int, frame: Any) -> None:
@@ -178,6 +234,12 @@ def _worker_init(threads: int) -> None:
     """A job process of a parallel grid: torch (scoring) keeps to its share of the cores, and
     the process stops with its parent."""
     signal.signal(signal.SIGTERM, _stop_training_and_exit)
+    package_logger = logging.getLogger("spacy_cbio")
+    if not package_logger.handlers:  # a spawned process: log progress to its stdout, as the parent does
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        package_logger.addHandler(handler)
+        package_logger.setLevel(logging.INFO)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     if threads > 0:
         import torch
@@ -186,7 +248,7 @@ def _worker_init(threads: int) -> None:
 
 
 def _run_job(grid: Grid, run: Run, output: Path, keep_models: bool, gpu_id: int, threads: int) -> Dict[str, Any]:
-    return run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id, threads=threads, echo=_echo_flush)
+    return run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id, threads=threads)
 
 
 def job_threads(jobs: int, threads: int) -> int:
@@ -197,7 +259,8 @@ def job_threads(jobs: int, threads: int) -> int:
 
 
 def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, keep_models: bool = False,
-             gpu_id: int = -1, threads: int = 0, jobs: int = 1, echo: Echo = print) -> Dict[str, Any]:
+             gpu_id: int = -1, threads: int = 0, jobs: int = 1,
+             phases: Sequence[str] = PHASES) -> Dict[str, Any]:
     """Every run of the grid (skipping finished ones). A failed run is reported and the others go
     on; RETURNS ``{"records": [...], "failed": {run key: message}}``.
 
@@ -205,22 +268,22 @@ def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, ke
     cores (``threads``, 0 = cores // jobs): spaCy's CNN and the frozen transformer's features use
     a core poorly, so two 1-thread runs finish sooner than two 2-thread runs one after the other.
     """
-    runs = grid.runs(models)
+    runs = grid.runs(models, phases)
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     records, failed = [], {}
     if jobs == 1 or len(runs) <= 1:
         for index, run in enumerate(runs, 1):
-            echo(f"[{index}/{len(runs)}] {run.key}")
+            logger.info("[%d/%d] %s (%s)", index, len(runs), run.key, run.phase)
             try:
                 records.append(run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id,
-                                       threads=threads, echo=echo))
+                                       threads=threads))
             except (RunError, ValueError, FileNotFoundError) as err:
                 failed[run.key] = str(err)
-                echo(f"{run.key}: FAILED: {err}")
+                logger.error("%s: FAILED: %s", run.key, err)
         return {"records": records, "failed": failed}
     threads = job_threads(jobs, threads)
-    echo(f"{jobs} runs at a time, {threads} torch thread(s) each")
+    logger.info("%d runs at a time, %d torch thread(s) each", jobs, threads)
     # spawn, not fork: a forked child would inherit this process's torch/OpenMP state
     context = multiprocessing.get_context("spawn")
     order = {run.key: index for index, run in enumerate(runs)}
@@ -232,10 +295,10 @@ def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, ke
             run = futures[future]
             try:
                 done[run.key] = future.result()
-                echo(f"[{finished}/{len(runs)}] {run.key} finished")
+                logger.info("[%d/%d] %s finished", finished, len(runs), run.key)
             except (RunError, ValueError, FileNotFoundError) as err:
                 failed[run.key] = str(err)
-                echo(f"[{finished}/{len(runs)}] {run.key}: FAILED: {err}")
+                logger.error("[%d/%d] %s: FAILED: %s", finished, len(runs), run.key, err)
     except BaseException:  # Ctrl-C: the queued runs are dropped and the running ones stopped
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             if process.is_alive():

@@ -85,6 +85,13 @@ def build_train_config(recipe: str, profile: str, head: str, overrides: Dict[str
     return config
 
 
+def is_package(name: str) -> bool:
+    """Whether ``name`` is an installed spaCy pipeline package (whose vectors spaCy can load)."""
+    from spacy.util import is_package as spacy_is_package
+
+    return spacy_is_package(name)
+
+
 def check_inputs(config: Config) -> None:
     """Raise ``TrainInputError`` (a ``ValueError``) without a local transformer (or without the
     vectors that stacked features need), ``MissingDataError`` without train/dev data."""
@@ -97,9 +104,10 @@ def check_inputs(config: Config) -> None:
             raise TrainInputError(f"{transformer} is not a local Hugging Face model directory")
     if config["cbio"]["features"] == "stacked":
         vectors = paths.get("vectors")
-        if vectors is None or not Path(str(vectors)).exists():
+        if vectors is None or not (Path(str(vectors)).exists() or is_package(str(vectors))):
             raise TrainInputError(f"[cbio] features = \"stacked\" needs static vectors: --paths.vectors DIR "
-                             f"(a spaCy vectors directory from `python -m spacy_cbio vectors`), not {vectors}")
+                                  f"(a spaCy vectors directory from `python -m spacy_cbio vectors`, or an "
+                                  f"installed pipeline package such as fr_core_news_md), not {vectors}")
     missing = [str(paths.get(split)) for split in ("train", "dev")
                if paths.get(split) is None or not Path(str(paths[split])).exists()]
     if missing:

@@ -1,5 +1,9 @@
-"""``tune``: Optuna search over the paper's three knobs (learning rate, warmup ratio, batch size).
+"""``tune``: Optuna search over a recipe's knobs, scored on dev only.
 
+The transformer recipe searches the paper's three knobs (learning rate, warmup ratio, batch
+size); spaCy's CNN baseline its own (learning rate, dropout, Tok2Vec width), so that both
+get the same budget: the same number of trials and steps, each on its own space. The first
+trial runs the recipe's stock values (the paper's for the transformer, spaCy's for the CNN).
 One study per (model, dataset). Each trial trains with spaCy's own loop (no checkpoints on
 disk) and reports every dev evaluation to Optuna through a registered logger
 (``spacy_cbio.TrialLogger.v1``), so a bad trial is pruned early. The study lives in an
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import srsly
@@ -32,6 +37,39 @@ SEARCH_SPACE = {
     BATCH_KEY: (8, 16, 32),  # categorical
 }
 PAPER_VALUES = {LEARN_RATE_KEY: 5e-5, WARMUP_KEY: 0.224, BATCH_KEY: 16}
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One tuned setting: Optuna's parameter name, the config key it sets, how it is drawn
+    (``log``/``float`` between two bounds, or ``categorical`` among values) and the first
+    trial's value."""
+
+    name: str
+    key: str
+    kind: str
+    values: Tuple[Any, ...]
+    start: Any
+
+    def suggest(self, trial) -> Any:
+        if self.kind == "categorical":
+            return trial.suggest_categorical(self.name, list(self.values))
+        return trial.suggest_float(self.name, self.values[0], self.values[1], log=self.kind == "log")
+
+
+SEARCH_SPACES: Dict[str, Tuple[Knob, ...]] = {
+    "transformer": (
+        Knob("learn_rate", LEARN_RATE_KEY, "log", SEARCH_SPACE[LEARN_RATE_KEY], PAPER_VALUES[LEARN_RATE_KEY]),
+        Knob("warmup_ratio", WARMUP_KEY, "float", SEARCH_SPACE[WARMUP_KEY], PAPER_VALUES[WARMUP_KEY]),
+        Knob("batch_size", BATCH_KEY, "categorical", SEARCH_SPACE[BATCH_KEY], PAPER_VALUES[BATCH_KEY]),
+    ),
+    # spaCy's CNN (cnn.cfg): its Adam rate (stock 1e-3), dropout (0.1) and Tok2Vec width (256)
+    "cnn": (
+        Knob("learn_rate", "training.optimizer.learn_rate", "log", (1e-4, 1e-2), 1e-3),
+        Knob("dropout", "training.dropout", "float", (0.05, 0.4), 0.1),
+        Knob("width", "components.tok2vec.model.encode.width", "categorical", (64, 96, 128, 256), 256),
+    ),
+}
 TRIAL_LOGGER = {"@loggers": "spacy_cbio.TrialLogger.v1", "progress_bar": False}
 
 # The running trial's reporter: (step, dev score) -> None; raises optuna.TrialPruned to stop.
@@ -58,15 +96,9 @@ def trial_logger(progress_bar: bool = False):
     return setup
 
 
-def suggest(trial) -> Dict[str, Any]:
-    """The trial's values for the three knobs."""
-    low, high = SEARCH_SPACE[LEARN_RATE_KEY]
-    warm_low, warm_high = SEARCH_SPACE[WARMUP_KEY]
-    return {
-        LEARN_RATE_KEY: trial.suggest_float("learn_rate", low, high, log=True),
-        WARMUP_KEY: trial.suggest_float("warmup_ratio", warm_low, warm_high),
-        BATCH_KEY: trial.suggest_categorical("batch_size", list(SEARCH_SPACE[BATCH_KEY])),
-    }
+def suggest(trial, recipe: str = "transformer") -> Dict[str, Any]:
+    """The trial's values of the recipe's knobs, by config key."""
+    return {knob.key: knob.suggest(trial) for knob in SEARCH_SPACES[recipe]}
 
 
 def resume_study(study) -> int:
@@ -121,7 +153,8 @@ def best_profile(profile: str, values: Dict[str, Any]) -> Config:
 
 
 def tune_study(config: Config, output: Path, *, profile: str, n_trials: int, storage: Optional[str] = None,
-               study_name: str = "cbio", timeout: Optional[float] = None, seed: int = 0) -> Tuple[Any, Dict[str, Path]]:
+               study_name: str = "cbio", timeout: Optional[float] = None, seed: int = 0,
+               recipe: str = "transformer") -> Tuple[Any, Dict[str, Path]]:
     """Run (or resume) the study until it has ``n_trials`` finished trials; write the best profile.
 
     RETURNS: the study and the written files (``best.cfg``, ``best.json``, ``history.png``).
@@ -135,9 +168,9 @@ def tune_study(config: Config, output: Path, *, profile: str, n_trials: int, sto
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0),
     )
-    if not study.trials:  # the first trial tries the paper's values
-        study.enqueue_trial({"learn_rate": PAPER_VALUES[LEARN_RATE_KEY], "warmup_ratio": PAPER_VALUES[WARMUP_KEY],
-                             "batch_size": PAPER_VALUES[BATCH_KEY]})
+    knobs = SEARCH_SPACES[recipe]
+    if not study.trials:  # the first trial tries the recipe's stock values
+        study.enqueue_trial({knob.name: knob.start for knob in knobs})
     recovered = resume_study(study)
     done = finished_trials(study)
     if recovered or done:
@@ -145,9 +178,8 @@ def tune_study(config: Config, output: Path, *, profile: str, n_trials: int, sto
     remaining = max(0, n_trials - done)
 
     def objective(trial) -> float:
-        values = suggest(trial)
-        logger.info(f"Trial {trial.number}: learn rate {values[LEARN_RATE_KEY]:.2e}, warmup ratio "
-             f"{values[WARMUP_KEY]:.3f}, batch size {values[BATCH_KEY]}")
+        values = suggest(trial, recipe)
+        logger.info("Trial %d: %s", trial.number, ", ".join(f"{knob.name} {values[knob.key]:.4g}" for knob in knobs))
 
         def report(step: int, score: float) -> None:
             trial.report(score, step)
@@ -159,29 +191,40 @@ def tune_study(config: Config, output: Path, *, profile: str, n_trials: int, sto
 
     if remaining:
         study.optimize(objective, n_trials=remaining, timeout=timeout, catch=())
-    files = write_best(study, output, profile=profile)
+    chosen_on = {"split": "dev", "dataset": study_name, "seed": seed, "dev": str(config["paths"]["dev"]),
+                 "steps": config["training"]["max_steps"], "n_trials": n_trials}
+    files = write_best(study, output, profile=profile, recipe=recipe, chosen_on=chosen_on)
     return study, files
 
 
-def write_best(study, output: Path, *, profile: str) -> Dict[str, Path]:
-    """``best.cfg`` (the profile + best values), ``best.json`` (trial, score, all trials), ``history.png``."""
+def write_best(study, output: Path, *, profile: str, recipe: str = "transformer",
+               chosen_on: Optional[Dict[str, Any]] = None) -> Dict[str, Path]:
+    """``best.cfg`` (the profile + best values; the CNN's own config for that recipe),
+    ``best.json`` (trial, dev score, what chose it, every trial), ``history.png``."""
     from optuna.trial import TrialState
 
     completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not completed:
         raise ValueError(f"study {study.study_name!r} has no completed trial")
     best = study.best_trial
-    values = {LEARN_RATE_KEY: best.params["learn_rate"], WARMUP_KEY: best.params["warmup_ratio"],
-              BATCH_KEY: best.params["batch_size"]}
+    knobs = SEARCH_SPACES[recipe]
+    values = {knob.key: best.params[knob.name] for knob in knobs}
     files = {"cfg": output / "best.cfg", "json": output / "best.json", "png": output / "history.png"}
-    best_profile(profile, values).to_disk(files["cfg"])
+    if recipe == "cnn":
+        cnn = _load(config_dir() / "cnn.cfg")
+        Config().from_str(cnn.to_str(), overrides=values, interpolate=False).to_disk(files["cfg"])
+    else:
+        best_profile(profile, values).to_disk(files["cfg"])
     srsly.write_json(files["json"], {
         "study": study.study_name,
+        "recipe": recipe,
         "profile": profile,
+        "chosen_on": chosen_on or {"split": "dev"},
         "best_trial": best.number,
         "best_dev_score": best.value,
         "best_values": values,
-        "search_space": {key: list(value) for key, value in SEARCH_SPACE.items()},
+        "search_space": {knob.key: {"kind": knob.kind, "values": list(knob.values), "first_trial": knob.start}
+                         for knob in knobs},
         "trials": [{"number": t.number, "state": t.state.name, "value": t.value, "params": t.params,
                     "intermediate": {str(k): v for k, v in t.intermediate_values.items()}}
                    for t in study.get_trials(deepcopy=False)],

@@ -104,3 +104,27 @@ def test_killed_study_resumes(tmp_path, tiny_hf_model_dir):
     again = subprocess.run(_tune_command(out, paths, tiny_hf_model_dir), env=env, capture_output=True, text=True,
                            timeout=600)
     assert again.returncode == 0 and "Trial " not in (again.stdout + again.stderr).replace("Best trial", "")
+    assert best["chosen_on"]["split"] == "dev" and best["chosen_on"]["dataset"] == "toy"
+
+
+def test_cnn_study_tunes_its_own_space_on_dev(tmp_path):
+    """The CNN baseline gets the same budget on its own knobs (rate, dropout, width); the first
+    trial runs spaCy's stock values and best.cfg is the CNN config with the best values."""
+    from confection import Config
+
+    paths = write_toy_corpus(tmp_path / "toy")
+    out = tmp_path / "cnn-study"
+    command = [sys.executable, "-m", "spacy_cbio", "tune", str(out), "--recipe", "cnn", "--n-trials", "2",
+               "--threads", "1", "--paths.train", paths["paths.train"], "--paths.dev", paths["paths.dev"],
+               "--training.max_steps", "4", "--training.eval_frequency", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    best = srsly.read_json(out / "best.json")
+    assert best["recipe"] == "cnn" and best["chosen_on"]["split"] == "dev"
+    assert set(best["best_values"]) == {"training.optimizer.learn_rate", "training.dropout",
+                                        "components.tok2vec.model.encode.width"}
+    assert best["trials"][0]["params"] == {"learn_rate": 1e-3, "dropout": 0.1, "width": 256}
+    config = Config().from_disk(out / "best.cfg", interpolate=False)
+    assert config["training"]["dropout"] == pytest.approx(best["best_values"]["training.dropout"])
+    assert config["components"]["tok2vec"]["model"]["encode"]["width"] == \
+        best["best_values"]["components.tok2vec.model.encode.width"]
