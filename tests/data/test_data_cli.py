@@ -5,7 +5,6 @@ import json
 import shutil
 
 import pytest
-import typer
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 

@@ -1,14 +1,15 @@
-"""A model wheel installs on its own.
+"""The packaged round trip, in one fresh venv made once for this module.
 
 ``package`` writes the model wheel next to the ``spacy_cbio`` wheel it requires (spacy-cbio is
 on no index); a fresh venv WITH pip that holds nothing from the checkout installs it with
 ``pip install --find-links <folder> fr_<name>``, everything else coming from the package
-registries. Then, offline and from a folder outside the repository: ``spacy.load``, the model
-card's usage snippet and the ``spacy-cbio annotate`` console script of the installed wheel.
+registries. Then, offline and from a folder outside the repository (the training folder the
+package was made from is gone): ``spacy.load``, the model card's usage snippet, the
+``spacy-cbio annotate`` console script, and ``assemble-config`` + ``train`` with the installed
+wheel alone.
 
 Slow (about 1.5-2 min, most of it pip installing torch, transformers...; measured by the
-fixture and printed with ``pytest -s``). The cheaper variant (a venv without pip that reuses
-this venv's libraries) is ``test_package.py``.
+fixture and printed with ``pytest -s``).
 """
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ import pytest
 from spacy_cbio.about import __version__
 from spacy_cbio.package.card import USAGE_TEXT
 from spacy_cbio.package.code_wheel import CodeWheelError, copy_code_wheel, find_source_root
+from spacy_cbio.train.testing import write_toy_corpus
 
-NAME = "cbio_ner_tiny"
-PACKAGE = f"fr_{NAME}"
+PACKAGE = "fr_cbio_ner_tiny"  # the name the ``packages`` fixture (conftest.py) gives
 TEXT = "Le patient présente une fièvre et une toux ; il prend du paracétamol et de l' amoxicilline ."
 
 
@@ -45,20 +46,6 @@ def _fresh_env(venv: Path, offline: bool = True):
     if offline:
         env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     return env
-
-
-@pytest.fixture(scope="module")
-def packages(tiny_pipeline, tmp_path_factory):
-    """``package`` run as the project runs it: (packages folder, its stdout)."""
-    work = tmp_path_factory.mktemp("install_packages")
-    metrics = work / "quaero.json"
-    strict = {"micro": {"p": 0.5, "r": 0.25, "f": 1 / 3}, "macro": {"p": 0.5, "r": 0.25, "f": 0.3},
-              "per_type": {"DISO": {"p": 0.5, "r": 0.25, "f": 1 / 3, "support": 4, "n_pred": 2}}}
-    metrics.write_text(json.dumps({"seqeval_strict_iob2": strict, "data": "corpus/ner/quaero/test.spacy"}))
-    out = work / "packages" / "tiny"
-    result = _run([sys.executable, "-m", "spacy_cbio", "package", str(tiny_pipeline), str(out), "--dataset", "quaero",
-                   "--name", NAME, "--metrics", str(metrics), "--base-model", "training/pretrain/tiny/model"], cwd=work)
-    return out, result.stdout
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +105,8 @@ def test_model_card_is_the_wheels_readme(packages):
 
 
 def test_fresh_venv_loads_offline_and_runs_the_card_snippet(installed, packages, tiny_pipeline):
-    """One process (imports cost ~15 s here): spacy.load, then the model card's usage snippet."""
+    """One process (imports cost ~15 s here): spacy.load, then the model card's usage snippet.
+    The training folder the package was made from is gone: the package carries everything."""
     import spacy
 
     python, outside = installed
@@ -126,24 +114,31 @@ def test_fresh_venv_loads_offline_and_runs_the_card_snippet(installed, packages,
     _, readme, _ = _readme(folder / f"{PACKAGE}-{__version__}-py3-none-any.whl")
     (snippet,) = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
     assert len(snippet.strip().splitlines()) == 5
-    expected = [(e.text, e.label_) for e in spacy.load(tiny_pipeline)(TEXT).ents]
+    reference = spacy.load(tiny_pipeline)(TEXT)
+    expected = [(e.text, e.label_) for e in reference.ents]
     script = (
         "import contextlib, io, json, importlib.metadata as md, spacy, spacy_cbio, torch\n"
+        f"import {PACKAGE}\n"
         f"nlp = spacy.load({PACKAGE!r})\n"
         f"doc = nlp({TEXT!r})\n"
         "printed = io.StringIO()\n"
         "with contextlib.redirect_stdout(printed):\n"
         f"    exec({snippet!r}, {{}})\n"
-        "print(json.dumps({'spacy_cbio': spacy_cbio.__file__, 'torch': torch.__version__,\n"
+        f"print(json.dumps({{'spacy_cbio': spacy_cbio.__file__, 'pkg': {PACKAGE}.__file__, 'torch': torch.__version__,\n"
         "  'direct_url': md.distribution('spacy-cbio').read_text('direct_url.json'),\n"
+        "  'pipes': nlp.pipe_names, 'labels': list(nlp.get_pipe('ner').labels),\n"
+        "  'tags': [f'{t.ent_iob_}-{t.ent_type_}' for t in doc],\n"
         "  'ents': [(e.text, e.label_, e._.score) for e in doc.ents], 'snippet': printed.getvalue(),\n"
         f"  'n_usage_ents': len(nlp({USAGE_TEXT!r}).ents)}}))\n"
     )
     out = _run([str(python), "-c", script], cwd=outside, env=_fresh_env(python.parents[1]))
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
-    assert loaded["spacy_cbio"].startswith(str(python.parents[1]))  # the wheel's, not the checkout's
+    venv = str(python.parents[1])
+    assert loaded["spacy_cbio"].startswith(venv) and loaded["pkg"].startswith(venv)  # the wheels', not the checkout's
     assert loaded["direct_url"] is None or '"editable": true' not in loaded["direct_url"]
     assert loaded["torch"].startswith("2.13.0")
+    assert loaded["pipes"] == ["transformer", "ner"] and {"DISO", "CHEM"} <= set(loaded["labels"])
+    assert loaded["tags"] == [f"{t.ent_iob_}-{t.ent_type_}" for t in reference]
     assert [(text, label) for text, label, _ in loaded["ents"]] == expected
     assert all(0.0 <= score <= 1.0 for *_, score in loaded["ents"])
     lines = loaded["snippet"].strip().splitlines()
@@ -167,6 +162,22 @@ def test_annotate_console_script_of_the_installed_wheel(installed):
     assert len(records) == 2 and all("entities" in r for r in records)
     summary = json.loads((outside / "summary.json").read_text())
     assert summary["n_annotated"] == 2 and summary["n_errors"] == 0 and summary["n_words"] > 0
+
+
+def test_installed_wheel_assembles_and_trains_outside_the_repository(installed, tiny_hf_model_dir, tmp_path):
+    python, _ = installed
+    paths = write_toy_corpus(tmp_path / "toy")
+    overrides = [f"--paths.transformer={tiny_hf_model_dir}", *[f"--{key}={value}" for key, value in paths.items()]]
+    env = _fresh_env(python.parents[1])
+    _run([str(python), "-m", "spacy_cbio", "assemble-config", "config.cfg", "--profile", "tiny", *overrides],
+         cwd=tmp_path, env=env)
+    _run([str(python), "-m", "spacy_cbio", "train", "ner", "--profile", "tiny", "--threads", "1", *overrides],
+         cwd=tmp_path, env=env)
+    record = json.loads((tmp_path / "ner" / "run.json").read_text())
+    assert record["versions"]["spacy-cbio"] == __version__
+    assert Path(record["argv"][0]).is_relative_to(python.parents[1])  # the installed wheel's code ran
+    assert (tmp_path / "config.cfg").read_text() == (tmp_path / "ner" / "config.cfg").read_text()
+    assert (tmp_path / "ner" / "model-best" / "meta.json").is_file()
 
 
 def test_source_root_error_names_the_way_out(tmp_path):
