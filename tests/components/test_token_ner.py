@@ -103,12 +103,24 @@ def test_min_score_method_is_not_above_mean(trained):
     assert all(m <= a + 1e-7 for m, a in zip(min_scores, mean_scores))
 
 
-def test_predictions_are_valid_iob2(trained):
+def test_invalid_head_output_is_repaired_before_annotation(trained):
+    """The head's best tag per token may be invalid IOB2 (``I-DISO`` after ``O``): the component
+    decodes the best valid sequence (``B-DISO I-DISO``) instead, and scores the chosen tags."""
     nlp, _ = trained
-    doc = nlp("fièvre toux paracétamol amoxicilline le la . " * 5)
-    tags = ["O" if t.ent_iob_ == "O" else f"{t.ent_iob_}-{t.ent_type_}" for t in doc]
-    assert all(t.ent_iob_ in ("B", "I", "O") for t in doc)
-    assert is_valid_iob2(tags)
+    ner = nlp.get_pipe("ner")
+    column = {tag: i for i, tag in enumerate(ner.tags)}
+    doc = nlp.make_doc("La fièvre persiste .")
+    rows = [{"O": 0.9}, {"I-DISO": 0.6, "B-DISO": 0.3, "O": 0.1}, {"I-DISO": 0.8, "O": 0.2}, {"O": 0.9}]
+    probs = numpy.full((len(doc), len(ner.tags)), 0.0, dtype="float32")
+    for i, row in enumerate(rows):
+        rest = (1.0 - sum(row.values())) / (len(ner.tags) - len(row))
+        probs[i] = rest
+        for tag, p in row.items():
+            probs[i, column[tag]] = p
+    assert not is_valid_iob2([ner.tags[i] for i in probs.argmax(axis=1)])  # the raw best tags
+    ner.set_annotations([doc], [probs])
+    assert [(e.start, e.end, e.label_) for e in doc.ents] == [(1, 3, "DISO")]
+    assert doc.ents[0]._.score == pytest.approx((0.3 + 0.8) / 2)
 
 
 def test_empty_doc(trained):
