@@ -37,3 +37,23 @@ def test_a_command_run_imports_only_its_module(tmp_path):
 def test_unknown_command_is_a_clear_error():
     result = subprocess.run([sys.executable, "-m", "spacy_cbio", "no-such-command"], capture_output=True, text=True)
     assert result.returncode == 2 and "No such command" in result.stderr
+
+
+def test_library_logs_print_bare_on_stderr_and_the_root_logger_is_left_alone(tmp_path):
+    """A command's progress and warnings (module loggers) reach stderr as bare lines, warnings
+    marked ``WARNING:``; stdout keeps the command's own output; no handler on the root logger."""
+    code = ("import logging, sys\n"
+            "from spacy_cbio.__main__ import main\n"
+            "sys.argv = ['spacy-cbio', 'assemble-config', sys.argv[1], '--recipe', 'cnn',\n"
+            "            '--paths.vectors', 'fr_no_such_vectors_package']\n"
+            "try:\n"
+            "    main()\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "assert not logging.getLogger().handlers, logging.getLogger().handlers\n")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.cfg")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if "fr_no_such_vectors_package" in line]
+    assert warning and warning[0].startswith("WARNING: vectors 'fr_no_such_vectors_package'")
+    assert "Wrote" in result.stdout and "WARNING" not in result.stdout
+    assert (tmp_path / "x.cfg").is_file()
