@@ -4,6 +4,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Dict, List
 
+from spacy_cbio.reporting import markdown_table
+
 REMOVAL_STEPS = ("cleaned_out", "exact_duplicates", "near_duplicates", "contaminated", "capped")
 STEP_LABELS = {
     "cleaned_out": "cleaned out (empty or < min words)",
@@ -72,21 +74,20 @@ class CorpusStats:
         }
 
     def to_markdown(self, meta: Dict[str, Any]) -> str:
-        lines = ["| source | documents | words | share % |", "|---|---:|---:|---:|"]
-        for row in self.source_rows():
-            lines.append(f"| {row['source']} | {row['documents']:,} | {row['words']:,} | {row['share']:.2f} |")
+        rows = [(row["source"], f"{row['documents']:,}", f"{row['words']:,}", f"{row['share']:.2f}")
+                for row in self.source_rows()]
         total = self._total(self.kept)
-        lines.append(f"| **total** | {total['documents']:,} | {total['words']:,} | 100.00 |")
+        rows.append(("**total**", f"{total['documents']:,}", f"{total['words']:,}", "100.00"))
         raw = self._total(self.raw)
-        lines.append(f"| input (before removals) | {raw['documents']:,} | {raw['words']:,} | |")
+        rows.append(("input (before removals)", f"{raw['documents']:,}", f"{raw['words']:,}", ""))
         for step in REMOVAL_STEPS:
             counts = self._total(self.removed[step])
-            lines.append(f"| removed: {STEP_LABELS[step]} | {counts['documents']:,} | {counts['words']:,} | |")
-        lines.append("")
+            rows.append((f"removed: {STEP_LABELS[step]}", f"{counts['documents']:,}", f"{counts['words']:,}", ""))
+        lines = [markdown_table(rows, ["source", "documents", "words", "share %"], aligns="lrrr"), ""]
         if self.splits:
-            lines += ["| split | documents | chunks | words |", "|---|---:|---:|---:|"]
-            for name, split in self.splits.items():
-                lines.append(f"| {name} | {split['documents']:,} | {split['chunks']:,} | {split['words']:,} |")
+            lines.append(markdown_table([(name, f"{split['documents']:,}", f"{split['chunks']:,}",
+                                          f"{split['words']:,}") for name, split in self.splits.items()],
+                                        ["split", "documents", "chunks", "words"], aligns="lrrr"))
             lines.append("")
         if self.repairs:
             lines.append("Repairs: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.repairs.items())))

@@ -39,6 +39,7 @@ import torch
 from pydantic import Field, field_validator
 from transformers import AutoTokenizer, PrinterCallback, Trainer, TrainerCallback
 
+from ..reporting import markdown_table
 from .blocks import iter_texts, load_corpus, tokenize_and_pack
 from .card import hardware, library_versions
 from .collator import DataCollatorForSentencePieceWholeWordMask
@@ -300,16 +301,17 @@ def sweep_markdown(result: Dict[str, Any]) -> str:
         f"{result['eval_blocks']} validation blocks of {sweep['eval_seq_len']} tokens (fixed whole-word masks, fp32). "
         f"{result['hardware'].get('cpu', '')} ({result['hardware'].get('cpu_cores', '?')} cores).",
         "",
-        "| variant | overrides | parameters | batch x seq | s/step | steps | tokens/s | validation loss | perplexity |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|",
     ]
+    rows = []
     for name, r in result["variants"].items():
         over = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "(profile)"
         loss = f"{r['eval_loss']:.3f}"
         if name == result["best"]:
             loss = f"**{loss}**"
-        lines.append(f"| {name} | {over} | {r['parameters'] / 1e6:.2f}M | {r['batch_size']} x {r['seq_len']} | "
-                     f"{r['step_s']:.3f} | {r['steps']} | {r['tokens_per_s']:,.0f} | {loss} | {r['perplexity']:.1f} |")
+        rows.append((name, over, f"{r['parameters'] / 1e6:.2f}M", f"{r['batch_size']} x {r['seq_len']}",
+                     f"{r['step_s']:.3f}", r["steps"], f"{r['tokens_per_s']:,.0f}", loss, f"{r['perplexity']:.1f}"))
+    lines.append(markdown_table(rows, ["variant", "overrides", "parameters", "batch x seq", "s/step", "steps",
+                                       "tokens/s", "validation loss", "perplexity"], aligns="llrlrrrrr"))
     lines += ["", f"Best: `{result['best']}`. Curves: `sweep.png`, points in `sweep.json`.", ""]
     return "\n".join(lines)
 

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, Union
 
-from ..about import library_versions
+from ..reporting import library_versions, markdown_table
 from ..settings import load_block
 from .floret_vectors import (
     PROBE_WORDS,
@@ -152,19 +152,20 @@ def record_markdown(record: Dict[str, Any]) -> str:
          else f"Trained with {s['threads']} threads, which update the vectors without locks: a rerun gives "
               "slightly different vectors (and NER scores). `threads = 1` in [vectors] makes them bit-identical."),
         "",
-        "| vectors | words | tokens | vocabulary | train time (s) | table |",
-        "|---|---:|---:|---:|---:|---|",
     ]
+    rows = []
     for name in ("bio", "general"):
         r = record["runs"][name]
-        lines.append(f"| {name} | {r['words']:,} | {r['tokens']:,} | {r['vocab_words']:,} | {r['train_s']} | "
-                     f"{r['spacy']['rows']:,} x {r['spacy']['dim']} |")
+        rows.append((name, f"{r['words']:,}", f"{r['tokens']:,}", f"{r['vocab_words']:,}", r["train_s"],
+                     f"{r['spacy']['rows']:,} x {r['spacy']['dim']}"))
     both = record["runs"]["both"]["spacy"]
-    lines.append(f"| both (bio + general, concatenated) | | | | | {both['rows']:,} x {both['dim']} |")
-    lines += ["", "Nearest neighbours (floret model, cosine):", "", "| word | bio | general |", "|---|---|---|"]
-    for word in PROBE_WORDS:
-        cells = [", ".join(w for w, _ in record["runs"][n]["nearest_neighbours"][word]) for n in ("bio", "general")]
-        lines.append(f"| {word} | {cells[0]} | {cells[1]} |")
+    rows.append(("both (bio + general, concatenated)", "", "", "", "", f"{both['rows']:,} x {both['dim']}"))
+    lines.append(markdown_table(rows, ["vectors", "words", "tokens", "vocabulary", "train time (s)", "table"],
+                                aligns="lrrrrl"))
+    neighbours = [(word, *(", ".join(w for w, _ in record["runs"][n]["nearest_neighbours"][word])
+                           for n in ("bio", "general"))) for word in PROBE_WORDS]
+    lines += ["", "Nearest neighbours (floret model, cosine):", "",
+              markdown_table(neighbours, ["word", "bio", "general"])]
     lines += ["", f"Stage wall time {record['wall_time_s']} s. Versions: "
               + ", ".join(f"{k} {v}" for k, v in record["versions"].items()) + ".", ""]
     return "\n".join(lines)
