@@ -182,7 +182,7 @@ def _train(model, blocks, collator, settings: TrainingSettings, workdir: Path, s
     return trainer
 
 
-def run_variant(name: str, profile: PretrainProfile, tokenizer, dd, valid, eval_settings: TrainingSettings,
+def run_variant(name: str, profile: PretrainProfile, tokenizer, corpus_splits, valid, eval_settings: TrainingSettings,
                 sweep: SweepSettings, workdir: Path) -> Dict[str, Any]:
     """Train one variant from scratch for the sweep's budget; RETURNS its record and curve.
 
@@ -206,7 +206,7 @@ def run_variant(name: str, profile: PretrainProfile, tokenizer, dd, valid, eval_
         pad_to_multiple_of=8)
     # step time: a few steps on a copy (the variant starts untouched), the first one not counted
     n_cal = max(1, sweep.calibration_steps) + 1
-    cal = tokenize_and_pack(dd["train"], tokenizer, seq_len, n_cal * batch, desc=f"{name}: packing").repeat_to(
+    cal = tokenize_and_pack(corpus_splits["train"], tokenizer, seq_len, n_cal * batch, desc=f"{name}: packing").repeat_to(
         n_cal * batch)
     timer = StepTimes()
     _train(copy.deepcopy(model), cal, collator, settings, workdir, n_cal, callbacks=[timer])
@@ -214,7 +214,7 @@ def run_variant(name: str, profile: PretrainProfile, tokenizer, dd, valid, eval_
     steps = max(sweep.evals, int(budget_s / step_s))
     logger.info("[sweep] %s: %.2fM parameters, batch %d x %d, %d threads, %s: %.3f s/step -> %d steps in %s min",
                 name, params / 1e6, batch, seq_len, threads, settings.precision, step_s, steps, sweep.minutes)
-    blocks = tokenize_and_pack(dd["train"], tokenizer, seq_len, steps * batch, seed=settings.seed,
+    blocks = tokenize_and_pack(corpus_splits["train"], tokenizer, seq_len, steps * batch, seed=settings.seed,
                                desc=f"{name}: packing").repeat_to(steps * batch)
     max_eval = eval_settings.max_eval_blocks
 
@@ -258,16 +258,16 @@ def run_sweep(config: PathLike, corpus: PathLike, output: PathLike, tokenizer_di
         sweep.minutes = float(minutes)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    dd = load_corpus(corpus)
+    corpus_splits = load_corpus(corpus)
     base = load_profile(sweep.profile)
     if tokenizer_dir:
         tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     else:
-        tokenizer = train_tokenizer(iter_texts(dd["train"], base.tokenizer.max_texts), output / "tokenizer",
+        tokenizer = train_tokenizer(iter_texts(corpus_splits["train"], base.tokenizer.max_texts), output / "tokenizer",
                                     base.tokenizer.vocab_size, base.tokenizer.seed)
     eval_len = sweep.eval_seq_len
     eval_settings = base.training
-    valid = tokenize_and_pack(dd["validation"], tokenizer, eval_len, eval_settings.max_eval_blocks,
+    valid = tokenize_and_pack(corpus_splits["validation"], tokenizer, eval_len, eval_settings.max_eval_blocks,
                               desc="validation")
     if valid.n_blocks == 0:
         raise ValueError(f"{corpus}: the validation split gives no {eval_len}-token block")
@@ -276,7 +276,7 @@ def run_sweep(config: PathLike, corpus: PathLike, output: PathLike, tokenizer_di
     results: Dict[str, Any] = {}
     began = time.perf_counter()
     for name, overrides in variants.items():
-        record = run_variant(name, spec["profiles"][name], tokenizer, dd, valid, eval_settings, sweep, output / "work")
+        record = run_variant(name, spec["profiles"][name], tokenizer, corpus_splits, valid, eval_settings, sweep, output / "work")
         record["overrides"] = overrides
         results[name] = record
     shutil.rmtree(output / "work", ignore_errors=True)

@@ -46,6 +46,7 @@ def results_run(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads of each training run (0: torch's default, or the cores shared among --jobs)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Runs trained at once, each in its own process (2 on a 2-core machine)."),
+    reuse: Optional[Path] = typer.Option(None, "--reuse", help="An earlier results.json (e.g. the committed docs/results/<profile>/results.json): a run whose record there has the same key is taken from it instead of trained, to go on with a grid on another machine. Leave it out to reproduce every run."),
 ) -> None:
     """Train every (model, dataset, seed) of the grid and keep the best checkpoint on dev. Runs of
     the selection seeds are scored on dev only; runs of the report seeds on dev and test (seqeval
@@ -67,7 +68,7 @@ def results_run(
                f"{grid.datasets}; selection seeds {grid.selection_seeds}, report seeds {grid.report_seeds} "
                f"(profile {grid.profile}) -> {output}")
     result = run_grid(grid, output, models=models, keep_models=keep_models, gpu_id=gpu_id, threads=threads,
-                      jobs=jobs, phases=phases)
+                      jobs=jobs, phases=phases, reuse=reuse)
     failed = result["failed"]
     for key, message in failed.items():
         typer.echo(f"{key}: FAILED: {message.splitlines()[0]}")

@@ -63,8 +63,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 from confection import Config
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from ..settings import SettingsError, SettingsModel, validate_block
 from ..train.config import FEATURES, HEADS, RECIPES
 
 PathLike = Union[str, Path]
@@ -72,12 +73,12 @@ Phase = Literal["select", "report"]
 PHASES: Tuple[str, ...] = ("select", "report")
 
 
-class GridError(ValueError):
+class GridError(SettingsError):
     """A results grid that cannot be read: the message names the file, the block and the key."""
 
 
-class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Block(SettingsModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class ResultsBlock(_Block):
@@ -112,11 +113,11 @@ class ModelSpec(_Block):
     transformer: Optional[str] = None
     vectors: Optional[str] = None
     overrides: Dict[str, Any] = Field(default_factory=dict)
-    phases: Tuple[Phase, ...] = ("select", "report")
-    train_on: Optional[Tuple[str, ...]] = None
+    phases: List[Phase] = Field(default_factory=lambda: ["select", "report"])
+    train_on: Optional[List[str]] = None
     tuned: Optional[str] = None
     n_seeds: Optional[int] = Field(default=None, ge=1)
-    datasets: Optional[Tuple[str, ...]] = None
+    datasets: Optional[List[str]] = None
     factors: Dict[str, str] = Field(default_factory=dict)
 
     @field_validator("recipe")
@@ -263,26 +264,11 @@ class Grid:
         return Path(self.corpus) / dataset / f"{split}.spacy"
 
 
-def _location(error: Dict[str, Any]) -> str:
-    return ".".join(str(part) for part in error.get("loc", ()) if part != "__root__")
-
-
 def _validate(model_cls: type, data: Dict[str, Any], source: str, block: str) -> Any:
     try:
-        return model_cls(**data)
-    except ValidationError as err:
-        problems = []
-        for error in err.errors():
-            where = _location(error)
-            key = f"[{block}] {where}" if where else f"[{block}]"
-            if error.get("type") == "extra_forbidden":
-                known = sorted(k for k in model_cls.model_fields if k != "name")
-                problems.append(f"{key}: unknown key (known: {', '.join(known)})")
-            else:
-                given = error.get("input")
-                shown = "" if isinstance(given, dict) else f" (got {given!r})"
-                problems.append(f"{key}: {error['msg']}{shown}")
-        raise GridError(f"{source}: " + "; ".join(problems)) from None
+        return validate_block(data, model_cls, source=source, section=block)
+    except SettingsError as err:
+        raise GridError(str(err), source=source, section=block, problems=err.problems) from None
 
 
 def _blocks(config: Config, name: str) -> Dict[str, Dict[str, Any]]:
@@ -300,7 +286,7 @@ def load_grid(path: PathLike, overrides: Optional[Dict[str, Any]] = None) -> Gri
     try:
         config = Config().from_disk(path, overrides=overrides or {})
     except Exception as err:  # confection names the line
-        raise GridError(f"{source}: cannot parse: {err}") from err
+        raise GridError(f"{source}: cannot parse: {err}", source=source) from err
     unknown = sorted(set(config) - {"results", "models", "decisions", "comparisons", "effects"})
     if unknown:
         raise GridError(f"{source}: unknown block(s) {unknown} (known: results, models, decisions, "

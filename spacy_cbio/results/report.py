@@ -107,7 +107,8 @@ def paired(records: Sequence[Dict[str, Any]], target: str, base: str, split: str
     if not pairs:
         return None
     diffs = [scores[(target, d, s)] - scores[(base, d, s)] for d, s in pairs]
-    per_dataset = {d: statistics.fmean(x for (dd, _), x in zip(pairs, diffs) if dd == d) for d in sorted({d for d, _ in pairs})}
+    per_dataset = {name: statistics.fmean(x for (d, _), x in zip(pairs, diffs) if d == name)
+                   for name in sorted({d for d, _ in pairs})}
     return {"target": target, "base": base, "split": split, "pairs": [f"{d}/seed{s}" for d, s in pairs],
             "differences": diffs, "per_dataset": per_dataset, **paired_stats(diffs)}
 

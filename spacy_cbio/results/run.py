@@ -120,10 +120,26 @@ def run_inputs(grid: Grid, run: Run, train_data: Optional[Path] = None) -> Dict[
     return inputs
 
 
+def reusable_records(path: Optional[Path]) -> Dict[str, Dict[str, Any]]:
+    """The run records of a ``results.json`` (e.g. the committed report), by run key
+    (``model/dataset/seed<k>``); ``{}`` without a file."""
+    if path is None or not Path(path).is_file():
+        return {}
+    return {f"{r['model']}/{r['dataset']}/seed{r['seed']}": r for r in srsly.read_json(path).get("runs", [])}
+
+
+def _write_record(target: Path, record: Dict[str, Any]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".json.partial")
+    srsly.write_json(partial, record)
+    partial.replace(target)
+
+
 def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gpu_id: int = -1,
-            threads: int = 0) -> Dict[str, Any]:
+            threads: int = 0, reuse: Optional[Dict[str, Dict[str, Any]]] = None) -> Dict[str, Any]:
     """Train and score ``run`` unless its record exists with the same key (config and input
-    contents); RETURNS its record. A selection run is scored on dev only."""
+    contents), in ``output`` or in ``reuse`` (records of an earlier report); RETURNS its record.
+    A selection run is scored on dev only."""
     train_data = merged_train_data(grid, run, output)
     overrides = train_overrides(grid, run, train_data=train_data)
     config = build_train_config(run.model.recipe, grid.profile, run.model.head, overrides)
@@ -138,6 +154,11 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
             logger.info("%s: done before (dev F1 %.2f), skipped", run.key, 100 * record["dev"]["f"])
             return record
         logger.info("%s: config or inputs changed since its record, rerunning", run.key)
+    earlier = (reuse or {}).get(run.key)
+    if earlier is not None and earlier.get("key") == key:
+        _write_record(target, earlier)
+        logger.info("%s: same key as in the earlier report (dev F1 %.2f), reused", run.key, 100 * earlier["dev"]["f"])
+        return earlier
     model_dir = model_path(output, run)
     if model_dir.exists():
         shutil.rmtree(model_dir)  # a killed run's partial output
@@ -192,10 +213,7 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
         "threads": threads,
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".json.partial")
-    srsly.write_json(partial, record)
-    partial.replace(target)
+    _write_record(target, record)
     shutil.copy(model_dir / "config.cfg", target.with_suffix(".cfg"))
     if not keep_models:
         shutil.rmtree(model_dir)
@@ -247,8 +265,9 @@ def _worker_init(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def _run_job(grid: Grid, run: Run, output: Path, keep_models: bool, gpu_id: int, threads: int) -> Dict[str, Any]:
-    return run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id, threads=threads)
+def _run_job(grid: Grid, run: Run, output: Path, keep_models: bool, gpu_id: int, threads: int,
+             reuse: Optional[Dict[str, Dict[str, Any]]]) -> Dict[str, Any]:
+    return run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id, threads=threads, reuse=reuse)
 
 
 def job_threads(jobs: int, threads: int) -> int:
@@ -260,7 +279,7 @@ def job_threads(jobs: int, threads: int) -> int:
 
 def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, keep_models: bool = False,
              gpu_id: int = -1, threads: int = 0, jobs: int = 1,
-             phases: Sequence[str] = PHASES) -> Dict[str, Any]:
+             phases: Sequence[str] = PHASES, reuse: Optional[Path] = None) -> Dict[str, Any]:
     """Every run of the grid (skipping finished ones). A failed run is reported and the others go
     on; RETURNS ``{"records": [...], "failed": {run key: message}}``.
 
@@ -269,6 +288,7 @@ def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, ke
     a core poorly, so two 1-thread runs finish sooner than two 2-thread runs one after the other.
     """
     runs = grid.runs(models, phases)
+    earlier = reusable_records(reuse)
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     records, failed = [], {}
@@ -277,7 +297,7 @@ def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, ke
             logger.info("[%d/%d] %s (%s)", index, len(runs), run.key, run.phase)
             try:
                 records.append(run_one(grid, run, output, keep_models=keep_models, gpu_id=gpu_id,
-                                       threads=threads))
+                                       threads=threads, reuse=earlier))
             except (RunError, ValueError, FileNotFoundError) as err:
                 failed[run.key] = str(err)
                 logger.error("%s: FAILED: %s", run.key, err)
@@ -290,7 +310,8 @@ def run_grid(grid: Grid, output: Path, *, models: Optional[List[str]] = None, ke
     done: Dict[str, Dict[str, Any]] = {}
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init, initargs=(threads,))
     try:
-        futures = {pool.submit(_run_job, grid, run, output, keep_models, gpu_id, threads): run for run in runs}
+        futures = {pool.submit(_run_job, grid, run, output, keep_models, gpu_id, threads,
+                               {run.key: earlier[run.key]} if run.key in earlier else None): run for run in runs}
         for finished, future in enumerate(as_completed(futures), 1):
             run = futures[future]
             try:

@@ -55,10 +55,10 @@ def corpus_texts(corpus_dir: PathLike, split: str = "train") -> Tuple[Iterator[s
     path = Path(corpus_dir) / "dataset"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no dataset here (build it with `python -m corpus_scripts.build_corpus`)")
-    dd = load_from_disk(str(path))
-    if not isinstance(dd, DatasetDict) or split not in dd or "text" not in dd[split].column_names:
+    corpus_splits = load_from_disk(str(path))
+    if not isinstance(corpus_splits, DatasetDict) or split not in corpus_splits or "text" not in corpus_splits[split].column_names:
         raise ValueError(f"{path}: expected a DatasetDict with a '{split}' split and a 'text' column")
-    dataset = dd[split]
+    dataset = corpus_splits[split]
 
     def texts() -> Iterator[str]:
         for start in range(0, len(dataset), 1000):
