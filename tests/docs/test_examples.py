@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -63,20 +64,25 @@ def test_examples_run_on_the_tiny_outputs(tiny_project, tiny_packages, tmp_path)
     spec.write_text(json.dumps(python), encoding="utf8")
     runner = tmp_path / "runner.py"
     runner.write_text(RUNNER, encoding="utf8")
+    start = time.perf_counter()
     result = subprocess.run([sys.executable, str(runner), str(spec)], env=env, capture_output=True, text=True)
+    seconds = {"python blocks": time.perf_counter() - start}
     assert result.returncode == 0 and "ALL PYTHON EXAMPLES RAN" in result.stdout, (
         result.stdout[-4000:] + result.stderr[-4000:])
-    ran["python"] = result.stdout.count("\n--- ")  + result.stdout.startswith("--- ")
+    ran["python"] = sum(1 for block in python if f"--- {block['name']}\n" in result.stdout)
 
     for block in (b for b in runnable if b.language == "bash"):
+        start = time.perf_counter()
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=folders[block.path], env=env,
                                 capture_output=True, text=True)
         assert result.returncode == 0, f"{block.name}\n{block.code}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         ran["bash"] += 1
+        seconds[block.name] = time.perf_counter() - start
 
     assert ran["python"] == len(python)
     assert ran["bash"] == sum(1 for b in runnable if b.language == "bash")
     assert ran["python"] + ran["bash"] + len(not_run) == len(blocks)
-    print(f"{len(runnable)} examples ran; {len(not_run)} not run, each saying why:")
+    print(f"{len(runnable)} examples ran:", ", ".join(f"{name} {s:.1f} s" for name, s in seconds.items()))
+    print(f"{len(not_run)} not run, each saying why:")
     for block in not_run:
         print(f"  {block.name}: {block.skip_reason}")
