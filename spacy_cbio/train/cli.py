@@ -130,7 +130,7 @@ def tune(
         torch.set_num_threads(threads)
     name = study_name or Path(str(config["paths"]["train"])).parent.name
     study, files = tune_study(config, output, profile=profile, n_trials=n_trials, storage=storage, study_name=name,
-                              timeout=timeout, seed=int(config["system"]["seed"]), recipe=recipe)
+                              timeout=timeout, seed=config["system"]["seed"], recipe=recipe)
     best = srsly.read_json(files["json"])
     typer.echo(f"Best trial {best['best_trial']}: dev score {best['best_dev_score']:.4f} with {best['best_values']}")
     typer.echo("Wrote " + ", ".join(str(p) for p in files.values()))

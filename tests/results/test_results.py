@@ -355,9 +355,11 @@ def test_results_run_and_report_on_toy_grid(tmp_path, tiny_hf_model_dir):
     srsly.write_json(tmp_path / "changed.json", changed)
     differ = runner.invoke(app, ["results-compare", str(rep / "results.json"), str(tmp_path / "changed.json")])
     assert differ.exit_code == 1 and "1 differ" in differ.output
-    # another machine goes on from the committed report: same keys, nothing trained
+    # another machine goes on from the committed report: the report runs have the same keys and
+    # are taken from it (the selection run of the CNN predates the new dev set: not reused)
     fresh = tmp_path / "fresh"
-    reused = runner.invoke(app, ["results-run", str(grid), str(fresh), "--reuse", str(rep / "results.json")])
+    reused = runner.invoke(app, ["results-run", str(grid), str(fresh), "--reuse", str(rep / "results.json"),
+                                 "--phase", "report"])
     assert reused.exit_code == 0, reused.output
     assert not (fresh / "models").exists()  # no training started
     assert srsly.read_json(fresh / "runs" / "trf" / "toy" / "seed1.json") == srsly.read_json(out / "runs" / "trf" / "toy" / "seed1.json")
