@@ -142,7 +142,9 @@ def summary_table(metrics_dir: PathLike) -> str:
     if not rows:
         raise ValueError(f"{metrics_dir}: no metrics JSON from `evaluate`")
     header = ["metrics file", "model", "test data", "docs", "P", "R", "F1 (micro)", "F1 (macro)", "tokens/s"]
-    return markdown_table(rows, header, aligns="lllrrrrrr") + "\n"
+    return (markdown_table(rows, header, aligns="lllrrrrrr") + "\n\nOne training run per pipeline (a single seed): "
+            "the protocol's table (settings chosen on dev, scores over report seeds) is "
+            "`docs/results/<profile>/RESULTS.md` (`spacy project run results`).\n")
 
 
 __all__ = ["predict_examples", "evaluate_examples", "score_pipeline", "format_table", "mean_std", "aggregate", "summary_table"]

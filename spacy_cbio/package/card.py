@@ -74,6 +74,9 @@ def _scores(meta: Dict[str, Any]) -> List[str]:
     for label, row in sorted((perf.get("ents_per_type") or {}).items()):
         rows.append((label, _pct(row.get("p")), _pct(row.get("r")), _pct(row.get("f"))))
     lines += ["", markdown_table(rows, ["", "P", "R", "F1"], aligns="lrrr")]
+    lines += ["", f"These are the scores of **one training run**. Scores over several seeds, with the "
+                  f"settings chosen on dev and reported on other seeds, are in the spacy-cbio repository's "
+                  f"`docs/results/{profile}/RESULTS.md`."]
     return lines
 
 

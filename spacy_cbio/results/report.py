@@ -14,7 +14,7 @@ import srsly
 
 from ..evaluate.metrics import mean_std
 from ..reporting import markdown_table
-from .grid import Effect, Grid
+from .grid import PHASES, Effect, Grid
 
 PathLike = Union[str, Path]
 METRICS = ("f", "p", "r")
@@ -280,12 +280,17 @@ def plot(report: Dict[str, Any], datasets: Sequence[str], path: PathLike, title:
     left.set_xticks(range(len(datasets)))
     left.set_xticklabels(datasets)
     left.set_ylabel("test F1, report seeds (seqeval strict, IOB2)")
-    left.legend(fontsize="x-small", ncol=2)
+    if models:
+        left.legend(fontsize="x-small", ncol=2)
     for k, (name, stats) in enumerate(paired_items):
         low, high = stats["ci95"]
         right.errorbar(100 * stats["mean"], k, xerr=[[100 * (stats["mean"] - low)], [100 * (high - stats["mean"])]],
                        fmt="o", color="C3" if stats["distinguishable"] else "C7", capsize=3)
         right.scatter([100 * d for d in stats["differences"]], [k] * stats["n"], s=8, color="C0", alpha=0.4)
+    if not models:
+        left.text(0.5, 0.5, "no report run yet", ha="center", va="center", transform=left.transAxes)
+    if not paired_items:
+        right.text(0.5, 0.5, "no paired difference yet", ha="center", va="center", transform=right.transAxes)
     right.axvline(0, color="black", linewidth=0.8)
     right.set_yticks(range(len(paired_items)))
     right.set_yticklabels([name for name, _ in paired_items], fontsize="small")
@@ -319,12 +324,26 @@ def _selection_markdown(name: str, info: Dict[str, Any]) -> List[str]:
     return lines + [verdict, ""]
 
 
+def _planned_runs(grid: Grid, records: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """Per model and phase: the grid's datasets and seeds, and how many of those runs have a record."""
+    have = {(r["model"], r["dataset"], r["seed"]) for r in records}
+    rows, total, done = [], 0, 0
+    for name in grid.models:
+        for phase in PHASES:
+            runs = grid.runs([name], phases=[phase])
+            if not runs:
+                continue
+            finished = sum((run.model.name, run.dataset, run.seed) in have for run in runs)
+            total, done = total + len(runs), done + finished
+            rows.append([name, phase, ", ".join(sorted({run.dataset for run in runs}, key=grid.datasets.index)),
+                         ", ".join(str(s) for s in sorted({run.seed for run in runs})), f"{finished}/{len(runs)}"])
+    return {"rows": rows, "total": total, "done": done}
+
+
 def write_report(records: Sequence[Dict[str, Any]], grid: Grid, folder: PathLike, *,
                  about: Optional[Dict[str, Any]] = None, failed: Optional[Dict[str, str]] = None) -> Dict[str, Path]:
     """Write ``results.json`` (every run with its provenance, and the report), ``RESULTS.md`` and
     ``results.png`` into ``folder``. Raises :class:`ProtocolError` on a selection run scored on test."""
-    if not records:
-        raise ValueError("no run records: run the grid first (`python -m spacy_cbio results-run`)")
     report = build_report(records, grid)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -344,6 +363,10 @@ def write_report(records: Sequence[Dict[str, Any]], grid: Grid, folder: PathLike
     lines += [f"- choices: mean dev F1 over selection seeds {grid.selection_seeds}; tables: test scores of "
               f"report seeds {grid.report_seeds} only, best checkpoint on dev, seqeval strict IOB2; cells: "
               "mean ± sample std over seeds, best mean per row in bold", ""]
+    planned = _planned_runs(grid, records)
+    lines += ["## Runs", "", markdown_table(planned["rows"], ["model", "phase", "datasets", "seeds", "done"],
+                                            "lllll"), "",
+              f"{planned['done']} of {planned['total']} runs done.", ""]
     lines += ["## Reported configurations (test, report seeds)", ""]
     if models:
         lines += [score_table(report["test"], models, datasets), ""]

@@ -20,10 +20,12 @@ def test_summary_table_lists_each_file(tmp_path):
     (tmp_path / "e3c.json").write_text(json.dumps(_metrics(0.25)))
     (tmp_path / "notes.json").write_text(json.dumps({"other": 1}))
     table = summary_table(tmp_path)
-    lines = table.strip().splitlines()
+    lines = [line for line in table.strip().splitlines() if line.startswith("|")]
     assert len(lines) == 4  # header, rule, two metrics files (notes.json ignored)
     assert "| e3c.json |" in lines[2] and "25.00" in lines[2]
     assert "| emea.json |" in lines[3] and "50.00" in lines[3]
+    # a single run per pipeline, and where the protocol's table is
+    assert "One training run per pipeline" in table and "docs/results/<profile>/RESULTS.md" in table
 
 
 def test_summarize_cli_writes_readme_and_fails_on_empty(tmp_path):

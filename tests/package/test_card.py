@@ -26,6 +26,7 @@ def test_card_without_test_metrics_says_the_scores_are_dev_scores():
     assert "width 300, vectors 50000, mode floret, source bio (floret, trained on the biomedical corpus)" in card
     assert "Frozen during training: transformer" in card and "`spacy-transformers>=1.4.0,<1.5.0`" in card
     assert "CC BY-NC" in card and "not for clinical decisions" in card
+    assert "**one training run**" in card and "`docs/results/small/RESULTS.md`" in card
 
 
 def test_usage_snippet_is_five_lines_and_every_dataset_label_has_a_meaning():

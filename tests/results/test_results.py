@@ -211,8 +211,11 @@ def test_write_report_files(tmp_path):
     # selection seeds appear in no test table
     assert all(set(cell["per_seed_f"]) <= {"2", "3"} for row in data["test"].values() for cell in row.values())
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(ValueError, match="no run records"):
-        write_report([], grid, tmp_path / "x")
+    assert "| bb | select | e3c, emea | 0, 1 | 4/4 |" in text
+    # before any run: the planned runs, nothing else
+    empty = write_report([], grid, tmp_path / "x")
+    assert "0 of 36 runs done." in empty["md"].read_text(encoding="utf8")
+    assert srsly.read_json(empty["json"])["runs"] == []
 
 
 @pytest.mark.parametrize("text, message", [
