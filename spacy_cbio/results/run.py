@@ -252,12 +252,9 @@ def _worker_init(threads: int) -> None:
     """A job process of a parallel grid: torch (scoring) keeps to its share of the cores, and
     the process stops with its parent."""
     signal.signal(signal.SIGTERM, _stop_training_and_exit)
-    package_logger = logging.getLogger("spacy_cbio")
-    if not package_logger.handlers:  # a spawned process: log progress to its stdout, as the parent does
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        package_logger.addHandler(handler)
-        package_logger.setLevel(logging.INFO)
+    from ..__main__ import setup_logging
+
+    setup_logging()  # a spawned process: progress goes to stderr, as in the parent
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     if threads > 0:
         import torch
