@@ -76,7 +76,8 @@ def test_frozen_transformer_alone_is_warned(caplog):
 
 
 def test_unknown_features_is_an_error():
-    with pytest.raises(ValueError, match="features must be one of"):
+    with pytest.raises(ValueError, match=r"tiny.cfg with overrides \['features'\]: \[cbio\] features: expected "
+                                         r"'transformer', 'stacked' or 'static', got 'word2vec'"):
         assemble_config("tiny", overrides={"cbio.features": "word2vec"})
 
 
