@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 from confection import Config
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..settings import SettingsError, SettingsModel, validate_block
 from ..train.config import FEATURES, HEADS, RECIPES
@@ -120,25 +120,12 @@ class ModelSpec(_Block):
     datasets: Optional[List[str]] = None
     factors: Dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("recipe")
+    @field_validator("recipe", "features", "head")
     @classmethod
-    def _recipe(cls, value: str) -> str:
-        if value not in RECIPES:
-            raise ValueError(f"recipe must be one of {RECIPES}, not {value!r}")
-        return value
-
-    @field_validator("features")
-    @classmethod
-    def _features(cls, value: str) -> str:
-        if value not in FEATURES:
-            raise ValueError(f"features must be one of {FEATURES}, not {value!r}")
-        return value
-
-    @field_validator("head")
-    @classmethod
-    def _head(cls, value: str) -> str:
-        if value not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}, not {value!r}")
+    def _known_value(cls, value: str, info: ValidationInfo) -> str:
+        allowed = {"recipe": RECIPES, "features": FEATURES, "head": HEADS}[info.field_name]
+        if value not in allowed:
+            raise ValueError(f"{info.field_name} must be one of {allowed}, not {value!r}")
         return value
 
     @field_validator("phases", "datasets", "train_on", mode="before")
