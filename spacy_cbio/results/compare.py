@@ -1,13 +1,15 @@
 """Two ``results.json`` files, run by run: does a rerun reproduce the committed numbers?"""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
+
+from .grid import record_name
 
 SCORES = ("p", "r", "f")
 
 
-def _runs(data: Dict[str, Any]) -> Dict[Tuple[str, str, int], Dict[str, Any]]:
-    return {(r["model"], r["dataset"], r["seed"]): r for r in data.get("runs", [])}
+def _runs(data: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    return {record_name(r): r for r in data.get("runs", [])}
 
 
 def compare_results(expected: Dict[str, Any], actual: Dict[str, Any], *, tolerance: float = 1e-6) -> Dict[str, Any]:
@@ -17,17 +19,16 @@ def compare_results(expected: Dict[str, Any], actual: Dict[str, Any], *, toleran
     differ: List[str] = []
     lines: List[str] = []
     same = 0
-    for key in sorted(set(left) & set(right)):
-        name = f"{key[0]}/{key[1]}/seed{key[2]}"
+    for name in sorted(set(left) & set(right)):
         problems = []
         for split in ("dev", "test"):
-            if (split in left[key]) != (split in right[key]):
+            if (split in left[name]) != (split in right[name]):
                 problems.append(f"{split} scores in only one of the two")
                 continue
-            if split not in left[key]:
+            if split not in left[name]:
                 continue
             for metric in SCORES:
-                a, b = left[key][split][metric], right[key][split][metric]
+                a, b = left[name][split][metric], right[name][split][metric]
                 if abs(a - b) > tolerance:
                     problems.append(f"{split} {metric} {100 * a:.4f} vs {100 * b:.4f}")
         if problems:
@@ -35,8 +36,8 @@ def compare_results(expected: Dict[str, Any], actual: Dict[str, Any], *, toleran
             lines.append(f"{name}: " + "; ".join(problems))
         else:
             same += 1
-    only_expected = [f"{m}/{d}/seed{s}" for m, d, s in sorted(set(left) - set(right))]
-    only_actual = [f"{m}/{d}/seed{s}" for m, d, s in sorted(set(right) - set(left))]
+    only_expected = sorted(set(left) - set(right))
+    only_actual = sorted(set(right) - set(left))
     lines += [f"{name}: only in the first" for name in only_expected]
     lines += [f"{name}: only in the second" for name in only_actual]
     return {"same": same, "differ": differ, "only_expected": only_expected, "only_actual": only_actual,

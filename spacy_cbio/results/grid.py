@@ -186,6 +186,16 @@ class Effect(_Block):
         return self
 
 
+def run_name(model: str, dataset: str, seed: int) -> str:
+    """``model/dataset/seed<k>``: how a run is named in records, logs and reports."""
+    return f"{model}/{dataset}/seed{seed}"
+
+
+def record_name(record: Dict[str, Any]) -> str:
+    """The run name of a run record."""
+    return run_name(record["model"], record["dataset"], record["seed"])
+
+
 @dataclass(frozen=True)
 class Run:
     """One training run of the grid."""
@@ -197,7 +207,7 @@ class Run:
 
     @property
     def key(self) -> str:
-        return f"{self.model.name}/{self.dataset}/seed{self.seed}"
+        return run_name(self.model.name, self.dataset, self.seed)
 
     @property
     def splits(self) -> Tuple[str, ...]:
@@ -223,13 +233,6 @@ class Grid:
     @property
     def seeds(self) -> List[int]:
         return list(self.selection_seeds) + list(self.report_seeds)
-
-    def phase_of(self, seed: int) -> str:
-        if seed in self.selection_seeds:
-            return "select"
-        if seed in self.report_seeds:
-            return "report"
-        raise ValueError(f"seed {seed} is neither a selection nor a report seed of {self.source or 'the grid'}")
 
     def runs(self, models: Optional[Sequence[str]] = None, phases: Sequence[str] = PHASES) -> List[Run]:
         """Every run, phase by phase and seed-major (all models and datasets of a seed first)."""

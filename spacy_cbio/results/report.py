@@ -14,7 +14,7 @@ import srsly
 
 from ..evaluate.metrics import mean_std
 from ..reporting import markdown_table
-from .grid import PHASES, Effect, Grid
+from .grid import PHASES, Effect, Grid, record_name
 
 PathLike = Union[str, Path]
 METRICS = ("f", "p", "r")
@@ -38,7 +38,7 @@ def check_protocol(records: Sequence[Dict[str, Any]], grid: Grid) -> None:
     test scores, a run whose recorded phase disagrees with its seed, or a seed of neither list."""
     problems = []
     for record in records:
-        where = f"{record['model']}/{record['dataset']}/seed{record['seed']}"
+        where = record_name(record)
         if record["seed"] in grid.selection_seeds:
             if "test" in record:
                 problems.append(f"{where}: a selection run holds test scores (selection seeds "

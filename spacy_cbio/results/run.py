@@ -26,7 +26,7 @@ import srsly
 
 from ..reporting import NER_LIBRARIES, hardware, library_versions
 from ..train.pipeline import build_train_config, check_inputs
-from .grid import PHASES, Grid, Run, train_overrides
+from .grid import PHASES, Grid, Run, record_name, train_overrides
 from .provenance import git_commit, input_hash, run_key
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def reusable_records(path: Optional[Path]) -> Dict[str, Dict[str, Any]]:
     (``model/dataset/seed<k>``); ``{}`` without a file."""
     if path is None or not Path(path).is_file():
         return {}
-    return {f"{r['model']}/{r['dataset']}/seed{r['seed']}": r for r in srsly.read_json(path).get("runs", [])}
+    return {record_name(r): r for r in srsly.read_json(path).get("runs", [])}
 
 
 def _write_record(target: Path, record: Dict[str, Any]) -> None:
