@@ -123,17 +123,19 @@ def run_benchmark(
     config: Path,
     corpus: Path,
     output: Path,
-    steps: int = 30,
+    steps: Optional[int] = None,
     model_dir: Optional[Path] = None,
-    rounds: int = 3,
+    rounds: Optional[int] = None,
 ) -> Dict[str, Any]:
     """Run the three loops side by side; write ``output/benchmark.json`` and ``output/README.md``.
+    ``steps`` and ``rounds`` default to the profile's ``[benchmark]`` block.
 
     ``model_dir``: benchmark this model's tokenizer and weights (read only);
     without it, a tokenizer is trained in ``output/tokenizer`` and the
     profile's ``[model]`` is initialised at random.
     """
     profile, settings, threads, dataset, tokenizer, base = _prepare(config, corpus, Path(output), model_dir)
+    steps, rounds = steps or profile.benchmark.steps, rounds or profile.benchmark.rounds
     output = Path(output)
     seq_len, batch = settings.seq_len, settings.batch_size
     n = steps * batch
@@ -187,9 +189,9 @@ def run_precision_benchmark(
     config: Path,
     corpus: Path,
     output: Path,
-    steps: int = 30,
+    steps: Optional[int] = None,
     model_dir: Optional[Path] = None,
-    rounds: int = 3,
+    rounds: Optional[int] = None,
     precisions: tuple = ("fp32", "bf16"),
 ) -> Dict[str, Any]:
     """bf16 (autocast) vs fp32 of this stage's loop: tokens/s and validation loss after the same steps.
@@ -203,6 +205,7 @@ def run_precision_benchmark(
     ``output/benchmark.json`` and ``output/README.md``.
     """
     profile, settings, threads, dataset, tokenizer, base = _prepare(config, corpus, Path(output), model_dir)
+    steps, rounds = steps or profile.benchmark.steps, rounds or profile.benchmark.rounds
     output = Path(output)
     seq_len, batch = settings.seq_len, settings.batch_size
     n = steps * batch

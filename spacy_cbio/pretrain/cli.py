@@ -197,8 +197,10 @@ def benchmark(
                                   dir_okay=False),
     corpus: Path = typer.Argument(..., help=f"Corpus: {CORPUS_HELP}.", exists=True, file_okay=False),
     output: Path = typer.Argument(..., help="Output folder: benchmark.json and README.md (nothing else is written)."),
-    steps: int = typer.Option(30, "--steps", help="Optimizer steps per loop and round.", min=1),
-    rounds: int = typer.Option(3, "--rounds", help="Alternating rounds; the median round is kept.", min=1),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Optimizer steps per loop and round (default: the "
+                                        "profile's \\[benchmark] steps).", min=1),
+    rounds: Optional[int] = typer.Option(None, "--rounds", help="Alternating rounds; the median round is kept "
+                                         "(default: the profile's \\[benchmark] rounds).", min=1),
     model: Optional[Path] = typer.Option(
         None, "--model", help="Model folder whose tokenizer and weights are benchmarked (only read); default: a "
         "tokenizer trained on CORPUS and the profile's \\[model] at random.", exists=True, file_okay=False,

@@ -29,13 +29,24 @@ class TokenizerSettings(SettingsModel):
     seed: int = 0
 
 
+class BenchmarkSettings(SettingsModel):
+    """``[benchmark]``: the side-by-side speed runs of ``benchmark-pretrain`` (its defaults)."""
+
+    # optimizer steps of each loop in each round
+    steps: int = Field(30, ge=1)
+    # alternating rounds; each loop's median round is kept
+    rounds: int = Field(3, ge=1)
+
+
 class PretrainProfile(SettingsModel):
-    """A whole pretraining profile: ``[base]``, ``[tokenizer]``, ``[model]``, ``[training]``."""
+    """A whole pretraining profile: ``[base]``, ``[tokenizer]``, ``[model]``, ``[training]``,
+    ``[benchmark]``."""
 
     base: BaseSettings = Field(default_factory=BaseSettings)
     tokenizer: TokenizerSettings = Field(default_factory=TokenizerSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    benchmark: BenchmarkSettings = Field(default_factory=BenchmarkSettings)
 
 
 def load_profile(path: Union[str, Path], overrides: Optional[Dict[str, Any]] = None) -> PretrainProfile:

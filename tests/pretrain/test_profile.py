@@ -17,7 +17,8 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "pretrain"
 @pytest.mark.parametrize("name", ["tiny", "small", "paper"])
 def test_profiles_load(name):
     profile = load_profile(CONFIGS / f"{name}.cfg")
-    assert set(profile.model_dump()) == {"base", "tokenizer", "model", "training"}
+    assert set(profile.model_dump()) == {"base", "tokenizer", "model", "training", "benchmark"}
+    assert profile.benchmark.steps >= 1 and profile.benchmark.rounds >= 1
     assert run_steps(profile, "general") == profile.base.general_steps
     assert run_steps(profile, "bio") == run_steps(profile, "control") == profile.training.max_steps
     assert isinstance(profile.training.lr, float) and isinstance(profile.training.max_steps, int)
@@ -41,7 +42,7 @@ def test_bad_profiles_are_reported(tmp_path):
                                             r"\(known: adam_epsilon, batch_size, .*\blr\b"):
         load_profile(bad)
     bad.write_text((CONFIGS / "tiny.cfg").read_text() + "\n[optimizer]\nname = \"adam\"\n")
-    with pytest.raises(SettingsError, match=r"\[optimizer\]: unknown block \(known: base, model, tokenizer, training\)"):
+    with pytest.raises(SettingsError, match=r"\[optimizer\]: unknown block \(known: base, benchmark, model, tokenizer, training\)"):
         load_profile(bad)
 
 
@@ -54,6 +55,7 @@ def test_bad_profiles_are_reported(tmp_path):
     ("model", "depth = 2", r"\[model\] depth: unknown key \(known: dropout, heads, hidden, intermediate, layers, max_len\)"),
     ("tokenizer", 'vocab_size = "big"', r"\[tokenizer\] vocab_size: expected a valid integer"),
     ("base", "general_steps = true", r"\[base\] general_steps: expected a valid integer, got True"),
+    ("benchmark", 'steps = "many"', r"\[benchmark\] steps: expected a valid integer, got 'many'"),
 ])
 def test_wrong_type_or_unknown_key_is_one_clear_error(tmp_path, block, line, expected):
     bad = tmp_path / "bad.cfg"
