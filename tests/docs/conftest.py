@@ -12,13 +12,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory, data_root) -> Path:
-    """The tiny workflow's project folder: the run tests/test_project.py makes, once per session."""
+    """The tiny workflow's project folder: the run tests/test_project.py makes (on a sample of the
+    mirror), once per session."""
     tests = str(REPO / "tests")
     if tests not in sys.path:
         sys.path.insert(0, tests)
     import test_project
 
-    project, _, _ = test_project.tiny_workflow(tmp_path_factory, data_root)
+    project, _, _, _ = test_project.tiny_workflow(tmp_path_factory, data_root)
     return project
 
 
