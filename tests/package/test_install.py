@@ -58,7 +58,7 @@ def installed(packages, tmp_path_factory):
     _run([sys.executable, "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
     start = time.perf_counter()
-    _run([str(python), "-m", "pip", "install", "--quiet", "--find-links", str(folder), PACKAGE],
+    _run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", "--find-links", str(folder), PACKAGE],
          cwd=outside, env=_fresh_env(venv, offline=False), timeout=900)
     print(f"\nfresh install of {PACKAGE} and its requirements: {time.perf_counter() - start:.1f} s")
     return python, outside
