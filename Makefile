@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PROFILE ?= small
 # Local copy of the upstream data (leave empty to download with `spacy project assets`).
 MIRROR ?= ../shared/data
+# pytest-xdist workers of `make test` (tests/conftest.py groups the tests that share a fixture).
+TEST_WORKERS ?= 2
 
 .PHONY: install all test clean
 
@@ -23,7 +25,7 @@ all: install
 	$(PY) -m spacy project run all . --vars.profile=$(PROFILE) --vars.mirror=$(MIRROR)
 
 test: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -n $(TEST_WORKERS)
 
 clean:
 	rm -rf corpus training metrics packages project.lock

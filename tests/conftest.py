@@ -76,3 +76,48 @@ def tiny_pretrain_stage(corpora, tmp_path_factory):
     from spacy_cbio.pretrain.testing import run_tiny_stage
 
     return run_tiny_stage(corpora["bio"], corpora["general"], tmp_path_factory.mktemp("tiny_stage"))
+
+
+# `make test` runs the suite in two pytest-xdist workers (`-n 2`). Each group of tests runs in
+# one worker, so that an expensive fixture is built once: a folder's tests share its conftest's
+# session fixtures, and the files named here share one across folders. The folders listed in
+# SPLIT_BY_MODULE have no such fixture: their modules are spread over the workers. The groups are
+# the scopes of xdist's load-scope scheduler (`pytest_xdist_make_scheduler` below).
+SHARED_FIXTURE_GROUPS = {
+    "tests/test_project.py": "tiny_workflow",
+    "tests/docs/test_examples.py": "tiny_workflow",
+    "tests/pretrain/test_stage.py": "tiny_pretrain_stage",
+    "tests/pretrain/test_model_max_length.py": "tiny_pretrain_stage",
+}
+SPLIT_BY_MODULE = {"docs", "pretrain", "results", "train"}
+# The longest groups start first, so that the other worker is not left with them at the end.
+FIRST = ("tiny_workflow", "package", "tests/pretrain/test_multiprocess.py")
+
+
+def test_group(nodeid: str) -> str:
+    """The worker group of a test, from its node id (``tests/<folder>/<file>.py::<name>``)."""
+    rel = nodeid.split("::", 1)[0]
+    if rel in SHARED_FIXTURE_GROUPS:
+        return SHARED_FIXTURE_GROUPS[rel]
+    parts = rel.split("/")
+    return rel if len(parts) == 2 or parts[1] in SPLIT_BY_MODULE else parts[1]
+
+
+test_group.__test__ = False  # a helper, not a test
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(test_group(item.nodeid), len(FIRST)))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load-scope scheduler, its scopes being :func:`test_group`, in collection order."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return test_group(nodeid)
+
+    config.option.loadscopereorder = False  # keep FIRST first
+    return GroupScheduling(config, log)
