@@ -111,6 +111,7 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: rank.get(test_group(item.nodeid), len(FIRST)))
 
 
+@pytest.hookimpl(optionalhook=True)  # known only when pytest-xdist is loaded
 def pytest_xdist_make_scheduler(config, log):
     """xdist's load-scope scheduler, its scopes being :func:`test_group`, in collection order."""
     from xdist.scheduler import LoadScopeScheduling
