@@ -73,7 +73,8 @@ def results_run(
     for key, message in failed.items():
         typer.echo(f"{key}: FAILED: {message.splitlines()[0]}")
     typer.echo(f"{len(result['records'])} of {n_runs} runs done, {len(failed)} failed")
-    if failed:
+    if failed:  # the output folder may not exist yet when no run got as far as training
+        Path(output).mkdir(parents=True, exist_ok=True)
         srsly.write_json(Path(output) / "failed.json", failed)
         raise typer.Exit(1)
     stale = Path(output) / "failed.json"
