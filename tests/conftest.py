@@ -94,7 +94,7 @@ SPLIT_BY_MODULE = {"docs", "pretrain", "results", "train"}
 FIRST = ("tiny_workflow", "package", "tests/pretrain/test_multiprocess.py")
 
 
-def test_group(nodeid: str) -> str:
+def worker_group(nodeid: str) -> str:
     """The worker group of a test, from its node id (``tests/<folder>/<file>.py::<name>``)."""
     rel = nodeid.split("::", 1)[0]
     if rel in SHARED_FIXTURE_GROUPS:
@@ -103,22 +103,19 @@ def test_group(nodeid: str) -> str:
     return rel if len(parts) == 2 or parts[1] in SPLIT_BY_MODULE else parts[1]
 
 
-test_group.__test__ = False  # a helper, not a test
-
-
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(test_group(item.nodeid), len(FIRST)))
+    items.sort(key=lambda item: rank.get(worker_group(item.nodeid), len(FIRST)))
 
 
 @pytest.hookimpl(optionalhook=True)  # known only when pytest-xdist is loaded
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's load-scope scheduler, its scopes being :func:`test_group`, in collection order."""
+    """xdist's load-scope scheduler, its scopes being :func:`worker_group`, in collection order."""
     from xdist.scheduler import LoadScopeScheduling
 
     class GroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return test_group(nodeid)
+            return worker_group(nodeid)
 
     config.option.loadscopereorder = False  # keep FIRST first
     return GroupScheduling(config, log)

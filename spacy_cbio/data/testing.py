@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 from collections import defaultdict
+from itertools import islice
 from pathlib import Path
 from typing import Dict, List, Union
 
@@ -23,16 +24,10 @@ def _stem(name: str) -> str:
     return name.split(".", 1)[0]
 
 
-def _cut_jsonl_gz(source: Path, dest: Path, max_lines: int) -> int:
-    """Write the first ``max_lines`` lines of a gzipped JSON-lines file; RETURNS the lines kept."""
-    kept = 0
+def _cut_jsonl_gz(source: Path, dest: Path, max_lines: int) -> None:
+    """Write the first ``max_lines`` lines of a gzipped JSON-lines file."""
     with gzip.open(source, "rt", encoding="utf8") as lines, gzip.open(dest, "wt", encoding="utf8") as out:
-        for line in lines:
-            if kept == max_lines:
-                break
-            out.write(line)
-            kept += 1
-    return kept
+        out.writelines(islice(lines, max_lines))
 
 
 def sample_mirror(source: PathLike, dest: PathLike, max_docs: int = 6, max_lines: int = 300) -> Dict[str, int]:
@@ -57,7 +52,7 @@ def sample_mirror(source: PathLike, dest: PathLike, max_docs: int = 6, max_lines
         for name in sorted(files):
             docs[_stem(name)].append(name)
         stems = sorted(docs)
-        kept = stems if len(stems) <= max_docs else stems[:max_docs]
+        kept = stems[:max_docs]
         counts["docs_kept"] += len(kept)
         counts["docs_left_out"] += len(stems) - len(kept)
         for stem in kept:

@@ -96,10 +96,14 @@ class BenchmarkInputs(NamedTuple):
     corpus: Any  # the DatasetDict (train, validation)
     tokenizer: Any
     model: Any  # the initial model, copied for each loop
+    steps: int  # per loop and round: the caller's, else the profile's [benchmark] steps
+    rounds: int  # the caller's, else the profile's [benchmark] rounds
 
 
-def _prepare(config: Path, corpus: Path, output: Path, model_dir: Optional[Path]) -> BenchmarkInputs:
-    """Profile, training settings, threads, corpus, tokenizer and initial model of a benchmark.
+def _prepare(config: Path, corpus: Path, output: Path, model_dir: Optional[Path], steps: Optional[int],
+             rounds: Optional[int]) -> BenchmarkInputs:
+    """Profile, training settings, threads, corpus, tokenizer, initial model, steps and rounds of a
+    benchmark (``steps``/``rounds`` left ``None``: the profile's ``[benchmark]`` values).
 
     ``model_dir``: that model's tokenizer and weights (read only); without it, a tokenizer
     is trained in ``output/tokenizer`` and the profile's ``[model]`` starts at random.
@@ -116,7 +120,9 @@ def _prepare(config: Path, corpus: Path, output: Path, model_dir: Optional[Path]
                                     output / "tokenizer", profile.tokenizer.vocab_size, 0)
     base, tokenizer = init_model(profile.model, tokenizer, base=str(model_dir) if model_dir else None,
                                  seed=settings.seed)
-    return BenchmarkInputs(profile, settings, threads, dataset, tokenizer, base)
+    return BenchmarkInputs(profile, settings, threads, dataset, tokenizer, base,
+                           profile.benchmark.steps if steps is None else steps,
+                           profile.benchmark.rounds if rounds is None else rounds)
 
 
 def run_benchmark(
@@ -134,8 +140,8 @@ def run_benchmark(
     without it, a tokenizer is trained in ``output/tokenizer`` and the
     profile's ``[model]`` is initialised at random.
     """
-    profile, settings, threads, dataset, tokenizer, base = _prepare(config, corpus, Path(output), model_dir)
-    steps, rounds = steps or profile.benchmark.steps, rounds or profile.benchmark.rounds
+    profile, settings, threads, dataset, tokenizer, base, steps, rounds = _prepare(
+        config, corpus, Path(output), model_dir, steps, rounds)
     output = Path(output)
     seq_len, batch = settings.seq_len, settings.batch_size
     n = steps * batch
@@ -204,8 +210,8 @@ def run_precision_benchmark(
     round's ``steps`` steps (the same in each round: same seed). Writes
     ``output/benchmark.json`` and ``output/README.md``.
     """
-    profile, settings, threads, dataset, tokenizer, base = _prepare(config, corpus, Path(output), model_dir)
-    steps, rounds = steps or profile.benchmark.steps, rounds or profile.benchmark.rounds
+    profile, settings, threads, dataset, tokenizer, base, steps, rounds = _prepare(
+        config, corpus, Path(output), model_dir, steps, rounds)
     output = Path(output)
     seq_len, batch = settings.seq_len, settings.batch_size
     n = steps * batch
