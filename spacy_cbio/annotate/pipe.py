@@ -129,12 +129,21 @@ def load_pipeline(model: str, *, gpu_id: int = -1, exclude: Iterable[str] = ()) 
         ) from None
 
 
+def ends_with_trf_cleaner(nlp: Language) -> bool:
+    """Whether the last enabled component is a ``doc_cleaner`` that drops ``doc._.trf_data``."""
+    if not nlp.pipe_names:
+        return False
+    config = nlp.get_pipe_config(nlp.pipe_names[-1])
+    return config.get("factory") == "doc_cleaner" and "_.trf_data" in (config.get("attrs") or {})
+
+
 def add_trf_cleaner(nlp: Language) -> bool:
     """Add a ``doc_cleaner`` that drops ``doc._.trf_data`` (and ``doc.tensor``) at the end of the pipeline.
 
-    RETURNS whether one was added (not when present already or without ``Doc._.trf_data``).
+    RETURNS whether one was added: not without ``Doc._.trf_data``, nor when the pipeline already
+    ends with such a cleaner (pipelines trained from base.cfg have one, ``trf_cleaner``).
     """
-    if CLEANER_NAME in nlp.pipe_names or not Doc.has_extension("trf_data"):
+    if CLEANER_NAME in nlp.pipe_names or not Doc.has_extension("trf_data") or ends_with_trf_cleaner(nlp):
         return False
     nlp.add_pipe("doc_cleaner", name=CLEANER_NAME, last=True, config={"attrs": {"_.trf_data": None, "tensor": None}})
     return True
@@ -295,4 +304,4 @@ def annotate_records(
 
 
 __all__ = ["InputReadError", "ModelLoadError", "Result", "load_pipeline", "check_pipeline_dir", "add_trf_cleaner",
-           "doc_entities", "annotate_records", "CLEANER_NAME"]
+           "doc_entities", "annotate_records", "CLEANER_NAME", "ends_with_trf_cleaner"]

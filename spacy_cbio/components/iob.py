@@ -95,3 +95,22 @@ def viterbi_decode(
     for t in range(n_tokens - 1, 0, -1):
         path[t - 1] = backpointers[t, path[t]]
     return path
+
+
+def argmax_if_valid(
+    scores: numpy.ndarray, start: numpy.ndarray, allowed: numpy.ndarray
+) -> Optional[numpy.ndarray]:
+    """The per-token argmax of ``scores`` (``[n_tokens, n_tags]``) when it is a valid path under
+    ``start`` and ``allowed`` (:func:`transition_constraints`), else ``None``.
+
+    Each token's best tag maximises the path score term by term, so a valid argmax is also what
+    :func:`viterbi_decode` returns (with monotone scores such as probabilities or their logs),
+    without its loop over the tokens. Scores with NaN give ``None``.
+    """
+    scores = numpy.asarray(scores)
+    if scores.shape[0] == 0 or not numpy.isfinite(scores).all():
+        return None
+    best = scores.argmax(axis=1)
+    if not start[best[0]] or not allowed[best[:-1], best[1:]].all():
+        return None
+    return best.astype("int64")

@@ -26,7 +26,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, SequenceCategoricalCrossentropy, set_dropout_rate
 from thinc.types import Floats2d
 
-from .iob import make_tags, transition_constraints, viterbi_decode
+from .iob import argmax_if_valid, make_tags, transition_constraints, viterbi_decode
 from .scorer import score_seqeval
 
 DEFAULT_SPANS_KEY = "cbio_ents"
@@ -180,11 +180,16 @@ class TokenNER(TrainablePipe):
         return [self.model.ops.to_numpy(s) for s in scores]
 
     def decode(self, probs: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
-        """Best valid IOB2 tag ids for one doc, and the probability of each chosen tag."""
+        """Best valid IOB2 tag ids for one doc, and the probability of each chosen tag.
+
+        The per-token argmax when it is already valid IOB2 (then it is also the best valid
+        path), else the constrained Viterbi path."""
         if probs.shape[0] == 0:
             return numpy.zeros((0,), dtype="int64"), numpy.zeros((0,), dtype="float32")
         start, allowed = self._get_constraints()
-        tag_ids = viterbi_decode(numpy.log(probs + LOG_EPS), start, allowed)
+        tag_ids = argmax_if_valid(probs, start, allowed)
+        if tag_ids is None:
+            tag_ids = viterbi_decode(numpy.log(probs + LOG_EPS), start, allowed)
         return tag_ids, probs[numpy.arange(len(tag_ids)), tag_ids]
 
     def set_annotations(self, docs: Iterable[Doc], scores: Sequence[numpy.ndarray]) -> None:

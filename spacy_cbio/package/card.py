@@ -93,6 +93,10 @@ def _features(meta: Dict[str, Any]) -> List[str]:
              "(spacy-transformers encoder + `cbio_token_ner`, a linear IOB2 token-classification head "
              "with constrained decoding; `span._.score` is the mean (or, with `score_method = min`, the lowest) "
              "probability of the entity's decoded tags)."]
+    if "trf_cleaner" in meta.get("pipeline", []):
+        lines.append("- `trf_cleaner` (spaCy's `doc_cleaner`) drops each document's transformer output "
+                     "(`doc._.trf_data`) once the NER has read it, so documents you keep hold their entities only; "
+                     "load with `exclude=[\"trf_cleaner\"]` to keep it.")
     if kind == "stacked":
         line = "- Token features: `stacked`: the transformer output concatenated with a Tok2Vec over static vectors"
         tok2vec = features.get("static_tok2vec")

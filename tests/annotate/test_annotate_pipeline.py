@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from spacy_cbio.__main__ import app
 from spacy_cbio.annotate.cli import run_annotate
-from spacy_cbio.annotate.pipe import CLEANER_NAME, ModelLoadError, add_trf_cleaner, annotate_records, load_pipeline
+from spacy_cbio.annotate.pipe import (CLEANER_NAME, ModelLoadError, add_trf_cleaner, annotate_records,
+                                     ends_with_trf_cleaner, load_pipeline)
 from spacy_cbio.annotate.readers import Record
 from spacy_cbio.annotate.writers import JsonlWriter
 
@@ -74,7 +75,8 @@ def test_cli_jsonl_entities_scores_and_summary(pipeline_dir, tmp_path):
 def test_scores_are_mean_tag_probabilities(nlp):
     doc = nlp(TEXT)
     ner = nlp.get_pipe("ner")
-    probs = ner.predict([doc])[0]
+    # the pipeline's trf_cleaner dropped doc._.trf_data: the NER reads a fresh transformer pass
+    probs = ner.predict([nlp.get_pipe("transformer")(nlp.make_doc(TEXT))])[0]
     _, tag_probs = ner.decode(probs)
     for ent in doc.ents:
         assert ent._.score == pytest.approx(float(tag_probs[ent.start : ent.end].mean()), rel=1e-5)
@@ -95,8 +97,20 @@ def test_cli_brat_docbin_html(pipeline_dir, tmp_path):
     assert "fièvre" in html and "toux" not in html
 
 
+def test_trained_pipelines_end_with_a_trf_cleaner_and_annotate_adds_none(pipeline_dir):
+    nlp = spacy.load(pipeline_dir)
+    assert nlp.pipe_names[-1] == "trf_cleaner" and ends_with_trf_cleaner(nlp)
+    assert not add_trf_cleaner(nlp) and CLEANER_NAME not in nlp.pipe_names
+    docs = list(nlp.pipe([TEXT, "Une toux ."]))
+    assert all(doc._.trf_data is None for doc in docs) and len(docs[0].ents) == 2
+    # a pipeline without one (trained before it was in base.cfg, or with it excluded) gets one
+    bare = spacy.load(pipeline_dir, exclude=["trf_cleaner"])
+    assert not ends_with_trf_cleaner(bare) and bare(TEXT)._.trf_data is not None
+    assert add_trf_cleaner(bare) and bare.pipe_names[-1] == CLEANER_NAME and bare(TEXT)._.trf_data is None
+
+
 def test_trf_data_dropped_and_labels_are_the_pipelines(clean_nlp):
-    assert clean_nlp.pipe_names[-1] == CLEANER_NAME
+    assert ends_with_trf_cleaner(clean_nlp)
     results = _annotate(clean_nlp, [TEXT, "Le médecin prescrit de l' amoxicilline contre la toux ."])
     for res in results:
         assert res.doc._.trf_data is None

@@ -4,7 +4,7 @@ import itertools
 import numpy
 import pytest
 
-from spacy_cbio.components.iob import is_valid_iob2, make_tags, transition_constraints, viterbi_decode
+from spacy_cbio.components.iob import argmax_if_valid, is_valid_iob2, make_tags, transition_constraints, viterbi_decode
 
 TAGS = make_tags(["CHEM", "DISO"])
 
@@ -87,3 +87,43 @@ def test_viterbi_prefers_b_then_i_over_invalid_i():
 def test_viterbi_empty():
     start, allowed = transition_constraints(TAGS)
     assert viterbi_decode(numpy.zeros((0, len(TAGS))), start, allowed).shape == (0,)
+
+
+def _peaked(rng, n, tags, valid):
+    """Probabilities whose argmax path is valid IOB2 (or, with ``valid=False``, is not)."""
+    probs = rng.dirichlet(numpy.ones(len(tags)), size=n)
+    while True:
+        path = [0]
+        for _ in range(n - 1):
+            prev = tags[path[-1]]
+            choices = [i for i, t in enumerate(tags) if not t.startswith("I-") or t[2:] == prev[2:]]
+            path.append(int(rng.choice(choices)))
+        if not valid:
+            path[int(rng.integers(0, n))] = tags.index("I-CHEM")
+            if is_valid_iob2([tags[i] for i in path]):
+                continue
+        probs[numpy.arange(n), path] += 2.0  # the argmax everywhere
+        return probs / probs.sum(axis=1, keepdims=True), path
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_argmax_if_valid_agrees_with_viterbi(valid):
+    """A valid argmax is Viterbi's answer; an invalid one is refused (Viterbi decides)."""
+    rng = numpy.random.default_rng(1)
+    start, allowed = transition_constraints(TAGS)
+    for _ in range(50):
+        probs, path = _peaked(rng, int(rng.integers(1, 30)), TAGS, valid)
+        viterbi = viterbi_decode(numpy.log(probs), start, allowed)
+        fast = argmax_if_valid(probs, start, allowed)
+        if valid:
+            assert list(fast) == list(viterbi) == path
+        else:
+            assert fast is None and is_valid_iob2([TAGS[i] for i in viterbi])
+
+
+def test_argmax_if_valid_refuses_nan_and_empty():
+    start, allowed = transition_constraints(TAGS)
+    probs = numpy.full((3, len(TAGS)), 0.2)
+    probs[1, 2] = numpy.nan
+    assert argmax_if_valid(probs, start, allowed) is None
+    assert argmax_if_valid(numpy.zeros((0, len(TAGS))), start, allowed) is None

@@ -31,8 +31,10 @@ def test_train_cli_writes_best_model(trained_dir):
     assert run["paths"]["train"].endswith("train.spacy") and run["paths"]["transformer"]
     assert run["versions"]["spacy-transformers"]
     nlp = spacy.load(trained_dir / "model-best")
-    assert nlp.pipe_names == ["transformer", "ner"]
+    assert nlp.pipe_names == ["transformer", "ner", "trf_cleaner"]
     assert nlp.get_pipe("ner").labels == ("CHEM", "DISO")
+    doc = nlp("Le patient a une fièvre .")
+    assert doc._.trf_data is None  # dropped once the NER has read it
 
 
 @pytest.mark.parametrize("window,stride", [(32, 24), (128, 96)])

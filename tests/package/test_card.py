@@ -3,7 +3,7 @@ from spacy_cbio.package.card import LABEL_MEANINGS, model_card, usage_snippet
 
 META = {
     "lang": "fr", "name": "cbio_ner_e3c", "version": "0.1.0", "description": "French biomedical NER (E3C).",
-    "pipeline": ["transformer", "ner"], "labels": {"transformer": [], "ner": ["CLINENTITY"]},
+    "pipeline": ["transformer", "ner", "trf_cleaner"], "labels": {"transformer": [], "ner": ["CLINENTITY"]},
     "license": "CC BY-NC (training data); code MIT", "spacy_version": ">=3.8.18,<3.9.0",
     "requirements": ["spacy-transformers>=1.4.0,<1.5.0", "spacy-cbio>=0.1.0"],
     "sources": [{"name": "e3c", "description": "E3C", "url": "https://github.com/hltfbk/E3C-Corpus", "license": "CC BY-NC"}],
@@ -27,6 +27,9 @@ def test_card_without_test_metrics_says_the_scores_are_dev_scores():
     assert "Frozen during training: transformer" in card and "`spacy-transformers>=1.4.0,<1.5.0`" in card
     assert "CC BY-NC" in card and "not for clinical decisions" in card
     assert "**one training run**" in card and "`docs/results/small/RESULTS.md`" in card
+    assert 'exclude=["trf_cleaner"]' in card
+    older = model_card({**META, "pipeline": ["transformer", "ner"]}, find_links="packages/small")
+    assert "trf_cleaner" not in older  # a pipeline without one is not said to have one
 
 
 def test_usage_snippet_is_five_lines_and_every_dataset_label_has_a_meaning():

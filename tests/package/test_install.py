@@ -126,7 +126,7 @@ def test_fresh_venv_loads_offline_and_runs_the_card_snippet(installed, packages,
         f"    exec({snippet!r}, {{}})\n"
         f"print(json.dumps({{'spacy_cbio': spacy_cbio.__file__, 'pkg': {PACKAGE}.__file__, 'torch': torch.__version__,\n"
         "  'direct_url': md.distribution('spacy-cbio').read_text('direct_url.json'),\n"
-        "  'pipes': nlp.pipe_names, 'labels': list(nlp.get_pipe('ner').labels),\n"
+        "  'pipes': nlp.pipe_names, 'labels': list(nlp.get_pipe('ner').labels), 'trf_data': doc._.trf_data is None,\n"
         "  'tags': [f'{t.ent_iob_}-{t.ent_type_}' for t in doc],\n"
         "  'ents': [(e.text, e.label_, e._.score) for e in doc.ents], 'snippet': printed.getvalue(),\n"
         f"  'n_usage_ents': len(nlp({USAGE_TEXT!r}).ents)}}))\n"
@@ -137,7 +137,8 @@ def test_fresh_venv_loads_offline_and_runs_the_card_snippet(installed, packages,
     assert loaded["spacy_cbio"].startswith(venv) and loaded["pkg"].startswith(venv)  # the wheels', not the checkout's
     assert loaded["direct_url"] is None or '"editable": true' not in loaded["direct_url"]
     assert loaded["torch"].startswith("2.13.0")
-    assert loaded["pipes"] == ["transformer", "ner"] and {"DISO", "CHEM"} <= set(loaded["labels"])
+    assert loaded["pipes"] == ["transformer", "ner", "trf_cleaner"] and {"DISO", "CHEM"} <= set(loaded["labels"])
+    assert loaded["trf_data"]  # None: the installed pipeline keeps no transformer output per document
     assert loaded["tags"] == [f"{t.ent_iob_}-{t.ent_type_}" for t in reference]
     assert [(text, label) for text, label, _ in loaded["ents"]] == expected
     assert all(0.0 <= score <= 1.0 for *_, score in loaded["ents"])

@@ -39,7 +39,7 @@ def test_assembled_config_loads(profile, head, tiny_hf_model_dir):
     config = assemble_config(profile, head=head, overrides=overrides)
     config = util.load_config_from_str(config.to_str())
     nlp = util.load_model_from_config(config, auto_fill=True, validate=True)
-    assert nlp.pipe_names == ["transformer", "ner"]
+    assert nlp.pipe_names == ["transformer", "ner", "trf_cleaner"]
     assert nlp.lang == "fr"
     expected = "cbio_token_ner" if head == "token" else "ner"
     assert nlp.get_pipe_meta("ner").factory == expected
