@@ -138,12 +138,12 @@ def run_annotate(
 
 def annotate(
     model: str = typer.Argument(..., help="Pipeline: an installed package name (e.g. fr_cbio_ner_quaero) or a pipeline folder."),
-    inputs: List[str] = typer.Argument(..., help="Inputs: .txt files, folders (their .txt files, recursively), .jsonl files, or - for stdin."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output: a file (jsonl, docbin, html; jsonl default: stdout) or a folder (brat; default: .ann next to each .txt)."),
+    inputs: List[str] = typer.Argument(..., help="Inputs: .txt files, folders (their .txt files, recursively; with --format jsonl or parquet, their files of that kind), .jsonl or .parquet files, or - for stdin."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output: a file (jsonl, parquet, docbin, html; jsonl default: stdout) or a folder (brat; default: .ann next to each .txt)."),
     output_format: str = typer.Option("jsonl", "--output-format", "-f", help=f"One of {', '.join(OUTPUT_FORMATS)}."),
-    input_format: str = typer.Option("auto", "--format", help=f"Input format, one of {', '.join(INPUT_FORMATS)} (auto: .jsonl files are JSONL, the rest text; stdin is text)."),
-    text_field: str = typer.Option("text", "--text-field", help="JSONL field holding the text."),
-    id_field: str = typer.Option("id", "--id-field", help="JSONL field holding the document id (missing: the line number)."),
+    input_format: str = typer.Option("auto", "--format", help=f"Input format, one of {', '.join(INPUT_FORMATS)} (auto: .jsonl and .parquet files by their suffix, the rest text; stdin is text)."),
+    text_field: str = typer.Option("text", "--text-field", help="JSONL field or Parquet column holding the text."),
+    id_field: str = typer.Option("id", "--id-field", help="JSONL field or Parquet column holding the document id (missing: the line or row number)."),
     include_text: bool = typer.Option(False, "--include-text/--no-include-text", help="Repeat each document's text in the JSONL output."),
     batch_size: int = typer.Option(16, "--batch-size", "-b", help="Documents per nlp.pipe batch."),
     n_process: int = typer.Option(1, "--n-process", "-n", help="Worker processes (CPU)."),
@@ -153,7 +153,7 @@ def annotate(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
 ) -> Dict[str, Any]:
-    """Annotate raw text with a NER pipeline: JSONL, BRAT, DocBin or HTML output.
+    """Annotate raw text with a NER pipeline: JSONL, Parquet (one row per entity), BRAT, DocBin or HTML output.
 
     Documents that cannot be read or processed are skipped, named on stderr and
     counted in the summary; entity offsets are character offsets into the
@@ -168,9 +168,9 @@ def annotate(
     except FileNotFoundError as err:
         _fail(str(err))
     if output_format == "brat" and output is None and any(
-        name == STDIN or detect_format(name, input_format) == "jsonl" for name in inputs
+        name == STDIN or detect_format(name, input_format) in ("jsonl", "parquet") for name in inputs
     ):
-        _fail("--output-format brat with JSONL or stdin input needs --output (a folder)")
+        _fail("--output-format brat with JSONL, Parquet or stdin input needs --output (a folder)")
     try:
         nlp = load_pipeline(model, gpu_id=gpu_id)
     except ModelLoadError as err:

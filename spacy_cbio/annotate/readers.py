@@ -1,4 +1,4 @@
-"""Input readers for ``annotate``: ``.txt`` files, folders of them, JSONL, stdin.
+"""Input readers for ``annotate``: ``.txt`` files, folders of them, JSONL, Parquet, stdin.
 
 Each reader is a generator of :class:`Record` (one document) and never holds more
 than one file or line. Problems that concern one document (invalid JSON, a missing
@@ -19,7 +19,8 @@ from typing import BinaryIO, Iterable, Iterator, List, Optional, Tuple
 
 import srsly
 
-INPUT_FORMATS = ("auto", "txt", "jsonl")
+INPUT_FORMATS = ("auto", "txt", "jsonl", "parquet")
+PARQUET_BATCH_ROWS = 1024
 STDIN = "-"
 _UTF8_REPLACEMENT = "\ufffd".encode("utf8")
 
@@ -63,12 +64,14 @@ def replace_surrogates(text: str) -> Tuple[str, int]:
 
 
 def detect_format(path: str, fmt: str = "auto") -> str:
-    """``txt`` or ``jsonl`` for one input (``auto``: by the ``.jsonl`` suffix; stdin is text)."""
+    """``txt``, ``jsonl`` or ``parquet`` for one input (``auto``: by the ``.jsonl`` or ``.parquet``
+    suffix; stdin is text)."""
     if fmt not in INPUT_FORMATS:
         raise ValueError(f"Unknown input format {fmt!r}; expected one of {INPUT_FORMATS}")
     if fmt != "auto":
         return fmt
-    return "jsonl" if path != STDIN and Path(path).suffix.lower() == ".jsonl" else "txt"
+    suffix = Path(path).suffix.lower() if path != STDIN else ""
+    return {".jsonl": "jsonl", ".parquet": "parquet"}.get(suffix, "txt")
 
 
 def list_text_files(folder: Path, pattern: str = "*.txt") -> List[Path]:
@@ -125,6 +128,43 @@ def read_jsonl_lines(
                      meta=meta or None)
 
 
+def read_parquet(path: Path, *, text_field: str = "text", id_field: str = "id",
+                 batch_rows: int = PARQUET_BATCH_ROWS) -> Iterator[Record]:
+    """One document per row of a Parquet file, read ``batch_rows`` rows at a time (only the text
+    and id columns). The text column holds strings or bytes, decoded as UTF-8 with invalid bytes
+    replaced and counted. A missing id becomes the row number (1-based); a null text gives a
+    Record with ``error`` set. A file that is not Parquet, or has no ``text_field`` column of
+    strings, raises ``ValueError`` naming it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as err:
+        raise ValueError(f"{path}: not a readable Parquet file ({err})") from None
+    schema = parquet.schema_arrow
+    if text_field not in schema.names:
+        raise ValueError(f"{path}: no column {text_field!r} (columns: {', '.join(schema.names)}); set --text-field")
+    text_type = schema.field(text_field).type
+    if not any(check(text_type) for check in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
+                                               pa.types.is_large_binary)):
+        raise ValueError(f"{path}: column {text_field!r} holds {text_type}, not strings")
+    columns = [text_field] + ([id_field] if id_field in schema.names and id_field != text_field else [])
+    row = 0
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+        # as bytes, decoded here: invalid UTF-8 (or a binary column) is repaired and counted, not fatal
+        texts = batch.column(text_field).cast(pa.large_binary()).to_pylist()
+        ids = batch.column(id_field).to_pylist() if len(columns) > 1 else [None] * len(texts)
+        for text, raw_id in zip(texts, ids):
+            row += 1
+            doc_id = str(row) if raw_id is None or raw_id == "" else str(raw_id)
+            if text is None:
+                yield Record(id=doc_id, source=str(path), line=row, error=f"null {text_field!r}")
+                continue
+            text, n_replaced = decode_utf8(text)
+            yield Record(id=doc_id, text=text, source=str(path), line=row, n_replaced=n_replaced)
+
+
 def _binary_lines(stream: BinaryIO) -> Iterator[bytes]:
     for line in stream:
         yield line
@@ -139,7 +179,8 @@ def read_inputs(
     stdin: Optional[BinaryIO] = None,
 ) -> Iterator[Record]:
     """Documents from each input in turn: a ``.txt`` file, a folder (its ``.txt`` files,
-    recursively, sorted), a ``.jsonl`` file, or ``-`` (stdin: one text, or JSONL with ``fmt="jsonl"``).
+    recursively, sorted; with ``fmt`` jsonl or parquet, its files of that kind), a ``.jsonl`` or
+    ``.parquet`` file, or ``-`` (stdin: one text, or JSONL with ``fmt="jsonl"``).
 
     A missing input path raises ``FileNotFoundError`` before anything is read
     (see :func:`check_inputs`).
@@ -162,12 +203,17 @@ def read_inputs(
                 for sub in sorted(path.rglob("*.jsonl")):
                     with sub.open("rb") as stream:
                         yield from read_jsonl_lines(stream, str(sub), text_field=text_field, id_field=id_field)
+            elif fmt == "parquet":  # a warehouse export: a folder of part files
+                for sub in sorted(path.rglob("*.parquet")):
+                    yield from read_parquet(sub, text_field=text_field, id_field=id_field)
             else:
                 for sub in list_text_files(path):
                     yield read_text_file(sub, sub.relative_to(path))
         elif kind == "jsonl":
             with path.open("rb") as stream:
                 yield from read_jsonl_lines(stream, str(path), text_field=text_field, id_field=id_field)
+        elif kind == "parquet":
+            yield from read_parquet(path, text_field=text_field, id_field=id_field)
         else:
             yield read_text_file(path)
 
@@ -179,5 +225,5 @@ def check_inputs(inputs: Iterable[str]) -> None:
             raise FileNotFoundError(f"input not found: {name}")
 
 
-__all__ = ["Record", "read_inputs", "read_jsonl_lines", "read_text_file", "decode_utf8", "detect_format",
+__all__ = ["Record", "read_inputs", "read_jsonl_lines", "read_parquet", "read_text_file", "decode_utf8", "detect_format",
            "list_text_files", "check_inputs", "INPUT_FORMATS", "STDIN"]

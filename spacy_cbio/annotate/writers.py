@@ -1,4 +1,4 @@
-"""Output writers for ``annotate``: JSONL, BRAT standoff, spaCy DocBin, displaCy HTML.
+"""Output writers for ``annotate``: JSONL, Parquet, BRAT standoff, spaCy DocBin, displaCy HTML.
 
 Each writer takes one :class:`~.pipe.Result` at a time (``write``) and finishes in
 ``close``; only the DocBin (compact token arrays) and the HTML page (the first
@@ -17,7 +17,9 @@ from spacy.tokens import Doc, DocBin
 
 from .pipe import Result
 
-OUTPUT_FORMATS = ("jsonl", "brat", "docbin", "html")
+OUTPUT_FORMATS = ("jsonl", "parquet", "brat", "docbin", "html")
+# One row per entity: the table a warehouse joins back on the document id.
+ENTITY_COLUMNS = ("id", "start", "end", "label", "text", "score")
 # Characters that end a line for Python's str.splitlines (and so for BRAT's .ann reader).
 _LINE_BREAKS = re.compile(r"[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]+")
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
@@ -75,6 +77,44 @@ class JsonlWriter(Writer):
             self.file.close()
         else:
             self.file.flush()
+
+
+class ParquetWriter(Writer):
+    """One row per entity (:data:`ENTITY_COLUMNS`: document id, character offsets, label, text,
+    score), written in row groups of ``rows_per_group``. Documents without entities add no row;
+    the run summary counts every document."""
+
+    def __init__(self, output: Path, rows_per_group: int = 50_000) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.schema = pa.schema([("id", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
+                                 ("label", pa.string()), ("text", pa.string()), ("score", pa.float64())])
+        output.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(output, self.schema)
+        self.rows_per_group = rows_per_group
+        self._rows: Dict[str, List[Any]] = {name: [] for name in ENTITY_COLUMNS}
+
+    def write(self, result: Result) -> None:
+        if result.error is not None:
+            return
+        for ent in result.entities:
+            self._rows["id"].append(result.record.id)
+            for name in ENTITY_COLUMNS[1:]:
+                self._rows[name].append(ent.get(name))
+        if len(self._rows["id"]) >= self.rows_per_group:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self._rows["id"]:
+            self._writer.write_table(pa.table(self._rows, schema=self.schema))
+            self._rows = {name: [] for name in ENTITY_COLUMNS}
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
 
 
 def brat_fragments(text: str, start: int, end: int) -> List[Tuple[int, int]]:
@@ -208,6 +248,8 @@ def make_writer(fmt: str, output: Optional[Path], *, include_text: bool = False,
         return BratWriter(output)
     if output is None or str(output) == "-":
         raise ValueError(f"--output-format {fmt} needs --output (a file)")
+    if fmt == "parquet":
+        return ParquetWriter(output)
     if fmt == "docbin":
         return DocBinWriter(output)
     if fmt == "html":
@@ -215,5 +257,5 @@ def make_writer(fmt: str, output: Optional[Path], *, include_text: bool = False,
     raise ValueError(f"Unknown output format {fmt!r}; expected one of {OUTPUT_FORMATS}")
 
 
-__all__ = ["Writer", "JsonlWriter", "BratWriter", "DocBinWriter", "HtmlWriter", "make_writer",
-           "result_to_dict", "brat_lines", "brat_fragments", "OUTPUT_FORMATS"]
+__all__ = ["Writer", "JsonlWriter", "ParquetWriter", "BratWriter", "DocBinWriter", "HtmlWriter", "make_writer",
+           "result_to_dict", "brat_lines", "brat_fragments", "OUTPUT_FORMATS", "ENTITY_COLUMNS"]

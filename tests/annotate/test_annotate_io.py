@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 import spacy
 
 from spacy_cbio.annotate.pipe import Result
-from spacy_cbio.annotate.readers import Record, decode_utf8, detect_format, read_inputs, read_jsonl_lines
-from spacy_cbio.annotate.writers import BratWriter, HtmlWriter, JsonlWriter, brat_fragments, brat_lines, make_writer
+from spacy_cbio.annotate.readers import Record, decode_utf8, detect_format, read_inputs, read_jsonl_lines, read_parquet
+from spacy_cbio.annotate.writers import (ENTITY_COLUMNS, BratWriter, HtmlWriter, JsonlWriter, ParquetWriter, brat_fragments,
+                                         brat_lines, make_writer)
 
 
 def test_decode_utf8_counts_replacements_not_genuine_fffd():
@@ -117,3 +119,61 @@ def test_html_writer_limit_and_make_writer_errors(tmp_path):
         make_writer("docbin", None)
     with pytest.raises(ValueError, match="Unknown output format"):
         make_writer("xml", tmp_path / "x")
+
+
+def _parquet(path, **columns):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns), path, row_group_size=2)
+    return path
+
+
+def test_parquet_rows_in_batches_ids_nulls_and_part_folders(tmp_path):
+    table = tmp_path / "notes.parquet"
+    _parquet(table, note_id=[10, None, 12, 13, 14], body=[b"Une toux .", "fièvre".encode(), None, b"", b"Bonjour \xff"],
+             extra=[1, 2, 3, 4, 5])  # a binary column, with an invalid UTF-8 byte
+    assert detect_format(str(table)) == "parquet"
+    records = list(read_parquet(table, text_field="body", id_field="note_id", batch_rows=2))
+    assert [r.id for r in records] == ["10", "2", "12", "13", "14"]  # a null id: the row number
+    assert [r.text for r in records] == ["Une toux .", "fièvre", "", "", "Bonjour \ufffd"]
+    assert records[2].error == "null 'body'" and records[2].where == f"{table}:3"
+    assert records[4].n_replaced == 1 and all(r.meta is None for r in records)
+    # a warehouse export: a folder of part files, read in name order
+    _parquet(tmp_path / "export" / "part-1.parquet", text=["b"])
+    _parquet(tmp_path / "export" / "part-0.parquet", text=["a"])
+    assert [(r.id, r.text) for r in read_inputs([str(tmp_path / "export")], fmt="parquet")] == [("1", "a"), ("1", "b")]
+
+
+@pytest.mark.parametrize("columns,message", [
+    ({"body": ["x"]}, "no column 'text' (columns: body); set --text-field"),
+    ({"text": [1, 2]}, "column 'text' holds int64, not strings"),
+])
+def test_parquet_without_a_text_column_is_a_clear_error(tmp_path, columns, message):
+    path = _parquet(tmp_path / "t.parquet", **columns)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: {message}")):
+        list(read_inputs([str(path)]))
+    (tmp_path / "fake.parquet").write_text("not parquet")
+    with pytest.raises(ValueError, match="not a readable Parquet file"):
+        list(read_inputs([str(tmp_path / "fake.parquet")]))
+
+
+def test_parquet_writer_one_row_per_entity(tmp_path):
+    import pyarrow.parquet as pq
+
+    ents = [{"start": 4, "end": 8, "label": "DISO", "text": "toux", "score": 0.9},
+            {"start": 11, "end": 17, "label": "DISO", "text": "fièvre", "score": None}]
+    out = tmp_path / "out" / "ents.parquet"
+    with ParquetWriter(out, rows_per_group=1) as writer:
+        writer.write(_result("a", "Une toux et fièvre", ents))
+        writer.write(_result("b", "rien"))
+        writer.write(Result(Record(id="c"), error="null 'text'"))
+        writer.write(_result("d", "toux", [{**ents[0], "start": 0, "end": 4}]))
+    table = pq.read_table(out)
+    assert table.column_names == list(ENTITY_COLUMNS) and pq.ParquetFile(out).num_row_groups == 2
+    assert table.to_pylist() == [{"id": "a", **ents[0]}, {"id": "a", **ents[1]}, {"id": "d", **ents[0], "start": 0, "end": 4}]
+    with ParquetWriter(tmp_path / "empty.parquet"):
+        pass
+    assert pq.read_table(tmp_path / "empty.parquet").num_rows == 0  # a valid file, its columns typed
+    assert isinstance(make_writer("parquet", tmp_path / "m.parquet"), ParquetWriter)

@@ -295,3 +295,24 @@ def test_reader_failing_midway_is_an_error_after_what_was_read(clean_nlp):
         for result in annotate_records(clean_nlp, records(), batch_size=4):
             results.append(result)
     assert [r.record.id for r in results] == ["0", "1"] and all(r.error is None for r in results)
+
+
+def test_cli_parquet_in_parquet_out_matches_jsonl(pipeline_dir, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = [TEXT, "Le médecin prescrit de l' amoxicilline contre la toux .", None]
+    pq.write_table(pa.table({"note_id": ["n1", "n2", "n3"], "body": texts}), tmp_path / "notes.parquet")
+    args = (tmp_path / "notes.parquet", "--text-field", "body", "--id-field", "note_id", "--no-progress")
+    result = _cli(pipeline_dir, *args, "-f", "parquet", "-o", tmp_path / "ents.parquet", "--summary", tmp_path / "s.json")
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(tmp_path / "ents.parquet").to_pylist()
+    assert _cli(pipeline_dir, *args, "-o", tmp_path / "ents.jsonl").exit_code == 0
+    expected = [{"id": row["id"], **ent} for row in map(json.loads, (tmp_path / "ents.jsonl").read_text().splitlines())
+                for ent in row["entities"]]
+    assert rows == expected and {row["id"] for row in rows} == {"n1", "n2"}
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["n_docs"] == 3 and summary["errors"] == [{"id": "n3", "where": f"{tmp_path / 'notes.parquet'}:3",
+                                                             "error": "null 'body'"}]
+    bad = _cli(pipeline_dir, tmp_path / "notes.parquet", "-o", tmp_path / "x.jsonl", "--no-progress")
+    assert bad.exit_code == 1 and "no column 'text' (columns: note_id, body); set --text-field" in bad.output
