@@ -23,12 +23,15 @@ def evaluate(
     gold_tokens: bool = typer.Option(True, "--gold-tokens/--retokenize", help="Predict on the corpus tokens (default) or re-tokenize the text."),
     batch_size: int = typer.Option(8, "--batch-size", "-b", help="Documents per nlp.pipe batch."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the model folder or the DocBin is absent (e.g. CAS1/CAS2 without the data)."),
+    reliability_plot: Optional[Path] = typer.Option(None, "--reliability-plot", help="Also draw the entity scores' reliability diagram (PNG) here."),
 ) -> Optional[Dict[str, Any]]:
     """Score a pipeline's entities on a DocBin with seqeval (strict mode, IOB2).
 
     Writes a JSON with strict micro/macro P/R/F, per-type scores, entity counts,
     seqeval default-mode and spaCy's own ents_* scores for comparison, the
-    library versions and the model meta; prints a table.
+    calibration of the entity scores (span._.score against strict correctness:
+    reliability bins and expected calibration error), the library versions and
+    the model meta; prints a table.
     """
     import spacy
 
@@ -44,6 +47,13 @@ def evaluate(
     metrics = score_pipeline(nlp, references, gold_tokens=gold_tokens, batch_size=batch_size)
     metrics.update(model=str(model), data=str(data), versions=library_versions(NER_LIBRARIES), model_meta=nlp.meta)
     typer.echo(format_table(metrics))
+    if reliability_plot is not None:
+        from .calibration import plot_reliability
+
+        if not metrics.get("calibration"):
+            typer.echo(f"{model} predicted no entity with a score (span._.score): the diagram says so.")
+        plot_reliability(metrics.get("calibration"), reliability_plot, title=Path(str(model)).name)
+        typer.echo(f"Wrote {reliability_plot}")
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         srsly.write_json(output, metrics)

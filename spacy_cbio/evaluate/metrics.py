@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from ..components.scorer import examples_iob2, seqeval_report
 from ..reporting import markdown_table
+from .calibration import calibration
 
 PathLike = Union[str, Path]
 
@@ -43,7 +44,8 @@ def predict_examples(
 
 
 def evaluate_examples(examples: Sequence[Example]) -> Dict[str, Any]:
-    """seqeval strict IOB2 (and default-mode, for comparison) + spaCy's own ``ents_*`` scores."""
+    """seqeval strict IOB2 (and default-mode, for comparison), spaCy's own ``ents_*`` scores and the
+    calibration of the entity scores (:mod:`.calibration`; ``None`` without ``span._.score``)."""
     y_true, y_pred, n_expanded = examples_iob2(examples)
     strict = seqeval_report(y_true, y_pred, mode="strict")
     default = seqeval_report(y_true, y_pred, mode="default")
@@ -55,6 +57,7 @@ def evaluate_examples(examples: Sequence[Example]) -> Dict[str, Any]:
         "n_docs": len(examples),
         "n_docs_scored": len(y_true),
         "n_pred_ents_expanded_to_reference_tokens": n_expanded,
+        "calibration": calibration(examples),
     }
 
 
@@ -88,6 +91,10 @@ def format_table(metrics: Dict[str, Any]) -> str:
         gold = counts["n_gold"] if name == "micro" else ""
         pred = counts["n_pred"] if name == "micro" else ""
         lines.append(f"{name:<12}{row['p']:>8.4f}{row['r']:>8.4f}{row['f']:>8.4f}{gold:>8}{pred:>8}")
+    table = metrics.get("calibration")
+    if table:
+        lines.append(f"entity scores: ECE {table['ece']:.4f} (mean score {table['mean_confidence']:.4f}, "
+                     f"{table['accuracy']:.4f} of {table['n_entities']} entities correct)")
     return "\n".join(lines)
 
 

@@ -72,7 +72,8 @@ def train_command(grid: Grid, run: Run, output: Path, *, gpu_id: int = -1, threa
 
 
 def score(model_dir: Path, data: Path, gpu_id: int = -1) -> Dict[str, Any]:
-    """Strict micro P/R/F1 (and per-type F1) of the pipeline in ``model_dir`` on a DocBin."""
+    """Strict micro P/R/F1, per-type F1 and the ECE of the entity scores (``None`` without
+    ``span._.score``) of the pipeline in ``model_dir`` on a DocBin."""
     import spacy
     from spacy.tokens import DocBin
 
@@ -82,9 +83,11 @@ def score(model_dir: Path, data: Path, gpu_id: int = -1) -> Dict[str, Any]:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(model_dir)
     references = list(DocBin().from_disk(data).get_docs(nlp.vocab))
-    strict = evaluate_examples(predict_examples(nlp, references, progress=False))["seqeval_strict_iob2"]
+    metrics = evaluate_examples(predict_examples(nlp, references, progress=False))
+    strict = metrics["seqeval_strict_iob2"]
     return {**{key: strict["micro"][key] for key in ("p", "r", "f")},
             "per_type_f": {label: row["f"] for label, row in strict["per_type"].items()},
+            "ece": (metrics["calibration"] or {}).get("ece"),
             "n_docs": len(references)}
 
 

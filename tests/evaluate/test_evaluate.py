@@ -63,7 +63,7 @@ def test_evaluate_command(tmp_path, tiny_hf_model_dir):
                                               "training.max_steps": 2}, threads=1)
     out = tmp_path / "metrics.json"
     metrics = evaluate(str(tmp_path / "run" / "model-best"), tmp_path / "corpus" / "test.spacy", out,
-                       gpu_id=-1, gold_tokens=True, batch_size=4, skip_missing=False)
+                       gpu_id=-1, gold_tokens=True, batch_size=4, skip_missing=False, reliability_plot=None)
     saved = srsly.read_json(out)
     test_docs = list(DocBin().from_disk(tmp_path / "corpus" / "test.spacy").get_docs(VOCAB))
     assert saved["seqeval_strict_iob2"]["counts"]["n_gold"] == sum(len(d.ents) for d in test_docs)

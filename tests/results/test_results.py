@@ -324,6 +324,10 @@ def test_results_run_and_report_on_toy_grid(tmp_path, tiny_hf_model_dir):
     assert selection["phase"] == "select" and "test" not in selection and 0.0 <= selection["dev"]["f"] <= 1.0
     assert report["phase"] == "report" and 0.0 <= report["test"]["f"] <= 1.0
     assert report["steps"] == 4 and report["versions"]["spacy"] and report["hardware"]["cpu_cores"]
+    trf_report = srsly.read_json(out / "runs" / "trf" / "toy" / "seed1.json")
+    for split in ("dev", "test"):  # the entity scores' ECE (None: the CNN's ner gives no span._.score)
+        assert report[split]["ece"] is None
+        assert trf_report[split]["ece"] is None or 0.0 <= trf_report[split]["ece"] <= 1.0
     assert set(report["inputs"]) == {"train.spacy", "dev.spacy", "test.spacy", "vectors", "transformer", "tuned"}
     assert report["inputs"]["dev.spacy"] == content_hash(tmp_path / "corpus" / "toy" / "dev.spacy")
     trf = srsly.read_json(out / "runs" / "trf" / "toy" / "seed1.json")
