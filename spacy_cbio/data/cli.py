@@ -76,20 +76,33 @@ def convert(
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out dev/test document splits."),
     lenient: bool = typer.Option(False, "--lenient", help="Skip (and count) bad annotation lines "
                                  "instead of stopping."),
+    user: Optional[List[str]] = typer.Option(
+        None, "--user", help="Your own corpus as NAME=PATH (repeatable): a BRAT folder (with train/dev/test "
+        "subfolders, or flat: seeded 80/10/10 split), train/dev/test.jsonl, or one .jsonl file, in Prodigy "
+        "(spans) or doccano (label) form. Converts only these (and the --dataset ones).", show_default=False),
 ) -> None:
     """Convert the NER corpora to <output>/<dataset>/{train,dev,test}.spacy plus report.json/report.md.
 
     Flat entities (doc.ents) follow the documented nested/discontinuous policy; every
     source entity is kept in doc.spans["gold_all"]. Every repair and drop is counted.
+    A corpus of your own (--user NAME=PATH) goes through the same steps; its labels are
+    those its files use, found and reported.
     """
     from .convert import convert_all
 
     if protocol not in ("paper", "official"):
         raise typer.BadParameter("use 'paper' or 'official'", param_hint="--protocol")
+    user_data = {}
+    for item in user or ():
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise typer.BadParameter(f"{item!r}: use NAME=PATH (e.g. mine=data/my_brat)", param_hint="--user")
+        user_data[name] = Path(path)
     try:
         report = convert_all(mirror, output, dataset or (), protocol=protocol, seed=seed,
                              lenient=lenient, cas_dirs={"cas1": Path(cas1_dir) if cas1_dir else None,
-                                                 "cas2": Path(cas2_dir) if cas2_dir else None})
+                                                 "cas2": Path(cas2_dir) if cas2_dir else None},
+                             user_data=user_data)
     except (DataError, ValueError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1)

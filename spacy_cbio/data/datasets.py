@@ -139,6 +139,18 @@ DATASETS: Dict[str, DatasetSpec] = {spec.name: spec for spec in (
 )}
 
 
+def user_spec(name: str, path: PathLike) -> DatasetSpec:
+    """The spec of a user's own corpus at ``path`` (:mod:`.user`): labels from its files."""
+    from .user import USER_LICENCE, check_name, read_user_split
+
+    check_name(name, reserved=tuple(DATASETS))
+
+    def read(root: Path, split: str, *, seed: int, lenient: bool, ledger: Ledger, **_) -> List[SourceDoc]:
+        return read_user_split(Path(path), split, seed=seed, lenient=lenient, ledger=ledger)
+
+    return DatasetSpec(name, f"user corpus {name} ({Path(path).name})", USER_LICENCE, (), "", "", SPLITS, read)
+
+
 def get_spec(name: str) -> DatasetSpec:
     """The ``DatasetSpec`` for ``name`` (``ValueError`` listing the known names otherwise)."""
     if name not in DATASETS:

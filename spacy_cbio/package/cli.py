@@ -22,7 +22,8 @@ from .meta import build_meta
 def package(
     model: Path = typer.Argument(..., help="Trained pipeline directory (e.g. training/ner/small/quaero/model-best)."),
     output: Path = typer.Argument(..., help="Directory the package is written to: fr_<name>-<version>/ (sources, sdist, wheel), and a copy of its wheel next to the spacy_cbio wheel, for pip install --find-links <output>."),
-    dataset: str = typer.Option(..., "--dataset", help=f"Dataset the pipeline was trained on ({', '.join(DATASETS)}): licence, labels and description in the package meta."),
+    dataset: str = typer.Option(..., "--dataset", help=f"Dataset the pipeline was trained on ({', '.join(DATASETS)}, or the NAME of your own corpus from convert --user): licence, labels and description in the package meta."),
+    licence: Optional[str] = typer.Option(None, "--licence", help="Licence of your own corpus's data, for the package meta and card (built-in datasets have theirs)."),
     name: Optional[str] = typer.Option(None, "--name", help="Package name without the language prefix (default: cbio_ner_<dataset>)."),
     metrics: Optional[Path] = typer.Option(None, "--metrics", help="Test metrics JSON written by `evaluate`; goes into meta performance."),
     base_model: Optional[str] = typer.Option(None, "--base-model", help="Transformer the pipeline was fine-tuned from (recorded in meta)."),
@@ -56,6 +57,7 @@ def package(
             version=version or __version__,
             metrics_path=metrics,
             base_model=base_model,
+            licence=licence,
         )
     except ValueError as err:
         typer.secho(str(err), fg="red", err=True)

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 import spacy
 
 from ..about import __version__
-from ..data.datasets import get_spec
+from ..data.datasets import DATASETS, SPLITS, DatasetSpec, get_spec
 
 
 def _read_json(path: Optional[Path]) -> Dict[str, Any]:
@@ -75,6 +75,14 @@ def training_run(model_dir: Path) -> Dict[str, Any]:
     return found
 
 
+def user_dataset_spec(name: str, licence: Optional[str] = None) -> DatasetSpec:
+    """The table entry of a user's own corpus, for its package's metadata."""
+    from ..data.user import USER_LICENCE, check_name
+
+    check_name(name, reserved=tuple(DATASETS))
+    return DatasetSpec(name, f"user corpus {name}", licence or USER_LICENCE, (), "", "", SPLITS, lambda *a, **k: [])
+
+
 def build_meta(
     model_dir: Path,
     dataset: str,
@@ -82,17 +90,20 @@ def build_meta(
     version: str = __version__,
     metrics_path: Optional[Path] = None,
     base_model: Optional[str] = None,
+    licence: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Build the meta.json for ``spacy package`` from a trained pipeline and its test metrics.
 
     Description, licence, url and labels of the training data come from the dataset table
     (``spacy_cbio.data.datasets``); ``ValueError`` when the pipeline predicts a label that
-    the dataset does not have (packaged under the wrong ``dataset``).
+    the dataset does not have (packaged under the wrong ``dataset``). A name outside the table
+    is a user's own corpus (``convert --user``): its labels are the pipeline's, its licence
+    ``licence``.
     """
     nlp_meta = _read_json(Path(model_dir) / "meta.json")
     if not nlp_meta:
         raise FileNotFoundError(f"No meta.json in {model_dir}: is it a trained spaCy pipeline?")
-    spec = get_spec(dataset)
+    spec = get_spec(dataset) if dataset in DATASETS else user_dataset_spec(dataset, licence)
     predicted = set(nlp_meta.get("labels", {}).get("ner", []))
     if spec.labels and not predicted <= set(spec.labels):
         raise ValueError(f"{model_dir} predicts {sorted(predicted - set(spec.labels))}, "
