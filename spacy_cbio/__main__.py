@@ -44,6 +44,7 @@ COMMANDS = [
     ("spacy_cbio.results.cli", "results_compare", "results-compare"),
     ("spacy_cbio.package.cli", "package", "package"),
     ("spacy_cbio.annotate.cli", "annotate", "annotate"),
+    ("spacy_cbio.serve.cli", "serve", "serve"),
 ]
 COMMAND_NAMES = [command for _, _, command in COMMANDS]
 

@@ -78,6 +78,19 @@ def tiny_pretrain_stage(corpora, tmp_path_factory):
     return run_tiny_stage(corpora["bio"], corpora["general"], tmp_path_factory.mktemp("tiny_stage"))
 
 
+@pytest.fixture(scope="session")
+def pipeline_dir(tmp_path_factory, tiny_hf_model_dir) -> Path:
+    """A pipeline that tags fièvre/toux as DISO and paracétamol/amoxicilline as CHEM (40 updates)."""
+    from spacy_cbio.train.testing import init_from_config, torch_threads, update_steps, write_toy_corpus
+
+    work = tmp_path_factory.mktemp("annotate_pipeline")
+    paths = write_toy_corpus(work / "toy")
+    with torch_threads(1):
+        nlp, examples = init_from_config("tiny", {**paths, "paths.transformer": str(tiny_hf_model_dir), "system.seed": 0})
+        update_steps(nlp, examples, 40)
+    nlp.to_disk(work / "pipeline")
+    return work / "pipeline"
+
 # `make test` runs the suite in two pytest-xdist workers (`-n 2`). Each group of tests runs in
 # one worker, so that an expensive fixture is built once: a folder's tests share its conftest's
 # session fixtures, and the files named here share one across folders. The folders listed in

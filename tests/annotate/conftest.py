@@ -1,4 +1,5 @@
-"""A tiny trained pipeline on disk (tiny CamemBERT + cbio_token_ner), built once per session."""
+"""Fixtures of the annotate tests: the loaded tiny pipeline (the pipeline folder, `pipeline_dir`, is
+built once per session in tests/conftest.py) and a subprocess runner that kills forked workers."""
 from __future__ import annotations
 
 import os
@@ -11,20 +12,6 @@ import pytest
 import spacy
 
 TOY_TEXT = "Le patient a une fièvre depuis hier . Il prend du paracétamol ."
-
-
-@pytest.fixture(scope="session")
-def pipeline_dir(tmp_path_factory, tiny_hf_model_dir) -> Path:
-    """A pipeline that tags fièvre/toux as DISO and paracétamol/amoxicilline as CHEM (40 updates)."""
-    from spacy_cbio.train.testing import init_from_config, torch_threads, update_steps, write_toy_corpus
-
-    work = tmp_path_factory.mktemp("annotate_pipeline")
-    paths = write_toy_corpus(work / "toy")
-    with torch_threads(1):
-        nlp, examples = init_from_config("tiny", {**paths, "paths.transformer": str(tiny_hf_model_dir), "system.seed": 0})
-        update_steps(nlp, examples, 40)
-    nlp.to_disk(work / "pipeline")
-    return work / "pipeline"
 
 
 @pytest.fixture(scope="session")

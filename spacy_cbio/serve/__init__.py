@@ -1,0 +1,1 @@
+"""``serve``: the NER pipeline behind an HTTP API (FastAPI + uvicorn)."""
