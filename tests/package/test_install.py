@@ -1,15 +1,14 @@
-"""The packaged round trip, in one fresh venv made once for this module.
+"""The packaged round trip, in one new venv made once for this module.
 
 ``package`` writes the model wheel next to the ``spacy_cbio`` wheel it requires (spacy-cbio is
-on no index); a fresh venv WITH pip that holds nothing from the checkout installs it with
-``pip install --find-links <folder> fr_<name>``, everything else coming from the package
-registries. Then, offline and from a folder outside the repository (the training folder the
-package was made from is gone): ``spacy.load``, the model card's usage snippet, the
-``spacy-cbio annotate`` console script, and ``assemble-config`` + ``train`` with the installed
-wheel alone.
-
-Slow (about 1.5-2 min, most of it pip installing torch, transformers...; measured by the
-fixture and printed with ``pytest -s``).
+on no index). A new venv WITH pip that holds nothing from the checkout gets the distributions
+the two wheels declare, transitively, and nothing else (closure.py links them from this
+environment, whose versions are the pinned ones, instead of downloading and unpacking torch and
+the rest again); pip installs the two wheels offline and ``pip check`` passes. Then, offline and
+from a folder outside the repository (the training folder the package was made from is gone):
+``spacy.load``, the model card's usage snippet, the ``spacy-cbio annotate`` console script, and
+``assemble-config`` + ``train`` with the installed wheel alone. That pip resolves the pinned
+stack from the registries is what ``make test``'s own install shows.
 """
 from __future__ import annotations
 
@@ -50,17 +49,30 @@ def _fresh_env(venv: Path, offline: bool = True):
 
 @pytest.fixture(scope="module")
 def installed(packages, tmp_path_factory):
-    """A fresh venv (with pip) where ``pip install --find-links <packages> fr_cbio_ner_tiny`` ran:
-    (its python, a working folder outside the repository)."""
+    """A new venv (with pip) holding the dependencies the two wheels declare, transitively, and
+    nothing else (closure.py: hard links to this environment's pinned distributions), where pip
+    installed ``fr_cbio_ner_tiny`` and the spacy-cbio wheel from the packages folder, offline, and
+    ``pip check`` passed: (its python, a working folder outside the repository)."""
+    from closure import link_distributions, requirement_closure, venv_site_packages, wheel_requirements
+
     folder, _ = packages
     outside = tmp_path_factory.mktemp("fresh_install")
     venv = outside / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
     start = time.perf_counter()
-    _run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", "--find-links", str(folder), PACKAGE],
-         cwd=outside, env=_fresh_env(venv, offline=False), timeout=900)
-    print(f"\nfresh install of {PACKAGE} and its requirements: {time.perf_counter() - start:.1f} s")
+    wheels = [next(folder.glob(f"{PACKAGE}-*.whl")), next(folder.glob("spacy_cbio-*.whl"))]
+    closure = requirement_closure([req for wheel in wheels for req in wheel_requirements(wheel)],
+                                  skip=[PACKAGE, "spacy-cbio"])
+    assert {"spacy", "spacy-transformers", "torch", "transformers", "typer"} <= set(closure)
+    assert "pytest" not in closure and "mkdocs-material" not in closure  # only what the wheels declare
+    link_distributions(closure.values(), venv_site_packages(venv))
+    env = _fresh_env(venv)
+    _run([str(python), "-m", "pip", "install", "--quiet", "--no-compile", "--no-deps", "--no-index",
+          "--find-links", str(folder), PACKAGE, "spacy-cbio"], cwd=outside, env=env, timeout=900)
+    checked = _run([str(python), "-m", "pip", "check"], cwd=outside, env=env)
+    assert "No broken requirements found" in checked.stdout
+    print(f"\nvenv with {len(closure)} distributions and the two wheels: {time.perf_counter() - start:.1f} s")
     return python, outside
 
 
