@@ -121,6 +121,28 @@ def _features(meta: Dict[str, Any]) -> List[str]:
     return lines
 
 
+def _inference(meta: Dict[str, Any]) -> List[str]:
+    """The packaging-time measurement (:mod:`spacy_cbio.package.measure`), or why there is none."""
+    record = (meta.get("spacy_cbio") or {}).get("inference")
+    if not record:
+        return ["Not measured (packaged with `--no-measure`)."]
+    machine = record.get("machine", {})
+    texts = record.get("texts", {})
+    rows = [(f"{threads} thread{'s' if threads != '1' else ''}", f"{wps:,.0f}")
+            for threads, wps in sorted(record["words_per_s"].items(), key=lambda kv: int(kv[0]))]
+    return [
+        f"Measured when packaged, on {machine.get('cpu', 'an unnamed CPU')} ({machine.get('cpu_cores', '?')} cores), "
+        f"{record.get('measured', '')}: `nlp.pipe` over {texts.get('documents', '?')} documents "
+        f"({texts.get('words', '?'):,} words; {texts.get('source', '')}), batch {record.get('batch_size', 16)}, "
+        "best of 2 passes after a warm-up, in the packaging process (the load time is the model's, spaCy and torch being imported).",
+        "",
+        markdown_table(rows, ["torch threads", "words/s"], aligns="lr"),
+        "",
+        f"- Peak memory (RSS): {record['peak_rss_mib']:,.0f} MiB; load time: {record['load_s']:.1f} s; "
+        f"size on disk: {record['size_mb']:,.1f} MB.",
+    ]
+
+
 def model_card(meta: Dict[str, Any], find_links: str = "packages/<profile>") -> str:
     """The README.md of the package ``fr_<meta name>``; ``find_links``: the folder holding its wheels."""
     name = meta["name"] if meta["name"].startswith(f"{meta['lang']}_") else f"{meta['lang']}_{meta['name']}"
@@ -164,6 +186,7 @@ def model_card(meta: Dict[str, Any], find_links: str = "packages/<profile>") -> 
         desc = f": {source['description']}" if source.get("description") else ""
         lines.append(f"- {source['name']}{desc}{url}; licence: {source.get('license') or 'n/a'}")
     lines.append(f"- This package: {meta.get('license', 'n/a')}.")
+    lines += ["", "## Speed and size", ""] + _inference(meta)
     lines += ["", "## Features", ""] + _features(meta)
     versions = [f"spaCy `{meta.get('spacy_version', '')}`"] + [f"`{r}`" for r in meta.get("requirements", [])]
     lines.append(f"- Requirements: {', '.join(versions)}.")

@@ -31,6 +31,8 @@ def package(
     force: bool = typer.Option(True, "--force/--no-force", help="Overwrite an existing package directory."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the pipeline folder is absent (e.g. CAS1/CAS2 without the data)."),
     code_wheel: str = typer.Option("build", "--code-wheel", help="The spacy_cbio wheel the model requires, written to OUTPUT: 'build' (from the source tree spacy_cbio is installed from), a path to an existing spacy_cbio-*.whl, or 'none' to skip."),
+    measure: bool = typer.Option(True, "--measure/--no-measure", help="Measure words/s (1 and 2 threads), peak RSS, load time and size on this machine, for the meta and the model card (about half a minute)."),
+    measure_data: Optional[Path] = typer.Option(None, "--measure-data", help="DocBin whose texts the speed is measured on (default: the test set named in --metrics, else the card's usage sentence)."),
 ) -> None:
     """Package a trained NER pipeline as ``fr_<name>`` (sdist + wheel).
 
@@ -62,6 +64,21 @@ def package(
     except ValueError as err:
         typer.secho(str(err), fg="red", err=True)
         raise typer.Exit(1)
+    if measure:
+        from .card import USAGE_TEXT
+        from .measure import measure_inference, measurement_texts
+
+        data = measure_data or _metrics_data(metrics)
+        texts = measurement_texts(data, USAGE_TEXT)
+        typer.echo(f"Measuring {model} ({len(texts['texts'])} texts from {texts['source']}; 1 and 2 threads)...")
+        try:
+            meta["spacy_cbio"]["inference"] = measure_inference(model, texts)
+        except RuntimeError as err:
+            typer.secho(str(err), fg="red", err=True)
+            raise typer.Exit(1)
+        record = meta["spacy_cbio"]["inference"]
+        typer.echo(f"  words/s: {record['words_per_s']}, peak RSS {record['peak_rss_mib']} MiB, "
+                   f"load {record['load_s']} s, {record['size_mb']} MB")
     if code_wheel not in ("build", "none") and not Path(code_wheel).is_file():
         typer.secho(f"--code-wheel {code_wheel}: no such file (use build, none or a spacy_cbio-*.whl)", fg="red", err=True)
         raise typer.Exit(1)
@@ -98,6 +115,14 @@ def package(
     else:
         typer.echo(f"No spacy_cbio wheel written: install spacy-cbio>={__version__} first, then\n"
                    f"  pip install --find-links {output} {package_name(meta)}")
+
+
+def _metrics_data(metrics: Optional[Path]) -> Optional[Path]:
+    """The DocBin named in an ``evaluate`` metrics file (``data``), when it exists."""
+    if metrics is None or not metrics.is_file():
+        return None
+    data = json.loads(metrics.read_text(encoding="utf8")).get("data")
+    return Path(data) if data and Path(data).is_file() else None
 
 
 def package_name(meta: Dict[str, Any]) -> str:

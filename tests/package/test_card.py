@@ -28,6 +28,14 @@ def test_card_without_test_metrics_says_the_scores_are_dev_scores():
     assert "CC BY-NC" in card and "not for clinical decisions" in card
     assert "**one training run**" in card and "`docs/results/small/RESULTS.md`" in card
     assert 'exclude=["trf_cleaner"]' in card
+    assert "Not measured (packaged with `--no-measure`)." in card
+    measured = {**META, "spacy_cbio": {**META["spacy_cbio"], "inference": {
+        "words_per_s": {"1": 2489.4, "2": 3062.0}, "load_s": 3.21, "peak_rss_mib": 812.4, "size_mb": 141.2,
+        "texts": {"source": "corpus/ner/e3c/test.spacy", "documents": 40, "words": 5012}, "batch_size": 16,
+        "machine": {"cpu": "AMD EPYC", "cpu_cores": 2}, "measured": "2026-12-01"}}}
+    timed = model_card(measured, find_links="packages/small")
+    assert "on AMD EPYC (2 cores), 2026-12-01" in timed and "| 2 threads | 3,062 |" in timed
+    assert "Peak memory (RSS): 812 MiB; load time: 3.2 s; size on disk: 141.2 MB." in timed
     older = model_card({**META, "pipeline": ["transformer", "ner"]}, find_links="packages/small")
     assert "trf_cleaner" not in older  # a pipeline without one is not said to have one
 

@@ -211,3 +211,22 @@ def test_copy_code_wheel_replaces_older_versions(tmp_path):
     assert [p.name for p in out.iterdir()] == [new.name]
     with pytest.raises(CodeWheelError):
         copy_code_wheel(tmp_path / "other.whl", out)
+
+
+def test_meta_and_card_carry_the_measured_speed_memory_and_size(packages):
+    folder, stdout = packages
+    inner = folder / f"{PACKAGE}-{__version__}" / PACKAGE / f"{PACKAGE}-{__version__}"
+    record = json.loads((inner / "meta.json").read_text(encoding="utf8"))["spacy_cbio"]["inference"]
+    # the figures come from the runs of the measurement, and are real measurements
+    assert record["words_per_s"] == {str(run["threads"]): run["words_per_s"] for run in record["runs"]}
+    assert set(record["words_per_s"]) == {"1", "2"} and all(v > 0 for v in record["words_per_s"].values())
+    words = record["texts"]["words"]
+    assert all(run["seconds"] > 0 and run["words_per_s"] == pytest.approx(words / run["seconds"], rel=0.02)
+               for run in record["runs"])
+    assert record["peak_rss_mib"] > 100 and record["load_s"] > 0 and record["size_mb"] > 0
+    assert record["machine"]["cpu"] and record["machine"]["cpu_cores"] >= 1 and record["measured"]
+    assert "usage sentence" in record["texts"]["source"]  # the fixture's metrics name no test set on disk
+    _, readme, _ = _readme(folder / f"{PACKAGE}-{__version__}-py3-none-any.whl")
+    assert "## Speed and size" in readme and record["machine"]["cpu"] in readme
+    assert all(f"{wps:,.0f}" in readme for wps in record["words_per_s"].values())
+    assert f"size on disk: {record['size_mb']:,.1f} MB" in readme and "words/s: " in stdout

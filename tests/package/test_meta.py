@@ -53,7 +53,9 @@ def test_meta_records_stacked_features(tmp_path):
 def test_build_meta_rejects_wrong_dataset_and_non_pipeline(tiny_pipeline, tmp_path):
     with pytest.raises(ValueError, match="CHEM"):  # E3C has CLINENTITY only
         build_meta(tiny_pipeline, "e3c", "cbio_ner_e3c")
-    with pytest.raises(ValueError, match="unknown dataset"):
-        build_meta(tiny_pipeline, "nope", "cbio_ner_nope")
+    with pytest.raises(ValueError, match="lower-case letters"):  # neither a dataset nor a corpus name
+        build_meta(tiny_pipeline, "Not a name", "cbio_ner_x")
+    mine = build_meta(tiny_pipeline, "mine", "cbio_ner_mine", licence="CC BY 4.0")  # a user's own corpus
+    assert mine["license"] == "CC BY 4.0 (training data); code MIT" and mine["sources"][0]["name"] == "mine"
     with pytest.raises(FileNotFoundError, match="meta.json"):
         build_meta(tmp_path, "quaero", "cbio_ner")
