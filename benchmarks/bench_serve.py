@@ -23,19 +23,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
+from texts import emea_lines
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def load_texts(data: Path, max_words: int, limit: int) -> List[str]:
-    """QUAERO EMEA test lines cut at ``max_words`` words, at most ``limit`` of them."""
-    texts: List[str] = []
-    for path in sorted((data / "quaero" / "corpus" / "test" / "EMEA").glob("*.txt")):
-        for line in path.read_text(encoding="utf8").splitlines():
-            words = line.split()
-            texts.extend(" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words))
-    if not texts:
-        raise SystemExit(f"no QUAERO EMEA test text under {data}")
-    return texts[:limit]
 
 
 def percentile(values: List[float], q: float) -> float:
@@ -57,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     import httpx
 
-    texts = load_texts(Path(args.data), args.max_words, args.texts)
+    texts = emea_lines(Path(args.data), args.max_words)[: args.texts]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

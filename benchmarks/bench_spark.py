@@ -24,16 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-
-def load_texts(data: Path, max_words: int, n: int) -> List[str]:
-    lines: List[str] = []
-    for path in sorted((data / "quaero" / "corpus" / "test" / "EMEA").glob("*.txt")):
-        for line in path.read_text(encoding="utf8").splitlines():
-            words = line.split()
-            lines.extend(" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words))
-    if not lines:
-        raise SystemExit(f"no QUAERO EMEA test text under {data}")
-    return (lines * (n // len(lines) + 1))[:n]
+from texts import emea_lines
 
 
 def run_spark(parquet: Path, model: str, cores: int) -> Dict[str, Any]:
@@ -81,7 +72,8 @@ def main() -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    texts = load_texts(Path(args.data), args.max_words, args.texts)
+    lines = emea_lines(Path(args.data), args.max_words)
+    texts = (lines * (args.texts // len(lines) + 1))[: args.texts]
     words = sum(len(t.split()) for t in texts)
     work = Path(tempfile.mkdtemp(prefix="cbio_spark_"))
     parquet = work / "texts.parquet"

@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 
 import pytest
+from spacy.language import Language
+from spacy.tokens import Doc
 
 # Never reach the Hugging Face hub from tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -90,6 +92,16 @@ def pipeline_dir(tmp_path_factory, tiny_hf_model_dir) -> Path:
         update_steps(nlp, examples, 40)
     nlp.to_disk(work / "pipeline")
     return work / "pipeline"
+
+BOOM = "BOOM"
+
+
+@Language.component("cbio_test_boom")
+def _boom(doc: Doc) -> Doc:
+    """A component that fails on documents containing BOOM: a pipeline failure on one document."""
+    if BOOM in doc.text:
+        raise RuntimeError("boom in this document")
+    return doc
 
 # `make test` runs the suite in two pytest-xdist workers (`-n 2`). Each group of tests runs in
 # one worker, so that an expensive fixture is built once: a folder's tests share its conftest's

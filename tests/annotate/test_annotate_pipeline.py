@@ -9,8 +9,7 @@ import pytest
 import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_cbio.__main__ import app
@@ -21,15 +20,7 @@ from spacy_cbio.annotate.readers import Record
 from spacy_cbio.annotate.writers import JsonlWriter
 
 TEXT = "Le patient a une fièvre depuis hier . Il prend du paracétamol ."
-BOOM = "BOOM"
-
-
-@Language.component("cbio_test_boom")
-def _boom(doc: Doc) -> Doc:
-    """Fails on documents containing BOOM (a component error on one document of a batch)."""
-    if BOOM in doc.text:
-        raise RuntimeError("boom in this document")
-    return doc
+BOOM = "BOOM"  # what the cbio_test_boom component (tests/conftest.py) fails on
 
 
 @pytest.fixture(scope="module")

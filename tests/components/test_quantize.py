@@ -5,20 +5,8 @@ import spacy
 import torch
 
 from spacy_cbio.components.quantize import QuantizeError, hf_model, quantize_transformer
-from spacy_cbio.train.testing import init_from_config, torch_threads, update_steps, write_toy_corpus
 
 TEXTS = ["Le patient a une fièvre depuis hier .", "Il prend du paracétamol et de l' amoxicilline contre la toux ."]
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, tiny_hf_model_dir):
-    work = tmp_path_factory.mktemp("quantize")
-    paths = write_toy_corpus(work / "toy")
-    with torch_threads(1):
-        nlp, examples = init_from_config("tiny", {**paths, "paths.transformer": str(tiny_hf_model_dir), "system.seed": 0})
-        update_steps(nlp, examples, 20)
-    nlp.to_disk(work / "pipeline")
-    return work / "pipeline"
 
 
 def _probs(nlp):
@@ -26,9 +14,9 @@ def _probs(nlp):
     return nlp.get_pipe("ner").predict(docs)
 
 
-def test_quantized_linear_layers_predict_close_to_fp32(trained):
-    fp32 = spacy.load(trained)
-    int8 = spacy.load(trained)
+def test_quantized_linear_layers_predict_close_to_fp32(pipeline_dir):
+    fp32 = spacy.load(pipeline_dir)
+    int8 = spacy.load(pipeline_dir)
     n = sum(1 for m in hf_model(int8).modules() if isinstance(m, torch.nn.Linear))
     assert quantize_transformer(int8) == n > 0
     assert not any(isinstance(m, torch.nn.Linear) for m in hf_model(int8).modules())  # every one replaced

