@@ -161,6 +161,41 @@ def load_system(system: str, work: Path):
     return (lambda texts, bs: sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=bs))), nlp
 
 
+def _kept_kb(nlp, texts: List[str]) -> float:
+    import gc
+
+    gc.collect()
+    before = rss_mib()
+    kept = list(nlp.pipe(texts, batch_size=64))
+    gc.collect()
+    growth = (rss_mib() - before) * 1024 / len(kept)
+    del kept
+    gc.collect()
+    return round(growth, 1)
+
+
+def kept_documents(nlp, short: List[str]) -> Dict[str, Any]:
+    """RSS growth per kept document, with the transformer output dropped (``trf_cleaner``, or the
+    cleaner ``annotate`` adds) and kept, and which of the two the package does as loaded."""
+    from spacy.tokens import Doc
+
+    from spacy_cbio.annotate.pipe import CLEANER_NAME, add_trf_cleaner, ends_with_trf_cleaner
+
+    texts = (short * (KEPT_DOCS // len(short) + 1))[:KEPT_DOCS]
+    if not Doc.has_extension("trf_data") or "transformer" not in nlp.pipe_names:
+        return {"kept_kb_per_doc": _kept_kb(nlp, texts)}  # no transformer output: as loaded
+    packaged = ends_with_trf_cleaner(nlp)
+    added = add_trf_cleaner(nlp)
+    cleaner = nlp.pipe_names[-1]
+    with_cleaner = _kept_kb(nlp, texts)  # the smaller growth first: freed memory is reused after
+    with nlp.select_pipes(disable=[cleaner]):
+        without = _kept_kb(nlp, texts)
+    if added:
+        nlp.remove_pipe(CLEANER_NAME)
+    return {"package_drops_trf_data": packaged, "kept_kb_per_doc": with_cleaner if packaged else without,
+            "kept_kb_per_doc_trf_data_dropped": with_cleaner, "kept_kb_per_doc_trf_data_kept": without}
+
+
 def worker(args) -> Dict[str, Any]:
     import torch
 
@@ -182,17 +217,8 @@ def worker(args) -> Dict[str, Any]:
         seconds = time.perf_counter() - t0
         result["cells"][f"{shape}/b{batch_size}"] = {"words": n_words(sample), "texts": len(sample), "seconds": round(seconds, 3),
                                                      "words_per_s": round(n_words(sample) / seconds, 1), "entities": n_ents}
-    if nlp is not None and args.kept:  # what the caller's kept documents hold
-        repeated = (texts["short"] * (KEPT_DOCS // len(texts["short"]) + 1))[:KEPT_DOCS]
-        import gc
-
-        gc.collect()
-        before = rss_mib()
-        kept = list(nlp.pipe(repeated, batch_size=64))
-        gc.collect()
-        result["kept_kb_per_doc"] = round((rss_mib() - before) * 1024 / len(kept), 1)
-        result["trf_data_kept"] = bool(kept and getattr(kept[0]._, "trf_data", None) is not None) if kept[0].has_extension("trf_data") else False
-        del kept
+    if nlp is not None and args.kept:  # what the caller's kept documents hold: RSS growth per document
+        result.update(kept_documents(nlp, texts["short"]))
     result["peak_rss_mib"] = peak_rss_mib()
     return result
 
@@ -258,12 +284,14 @@ def markdown(report: Dict[str, Any]) -> str:
     lines += ["## Against the stock `fr_core_news_md` (tok2vec + ner)", "",
               markdown_table(rows, ["system", "threads", "texts/batch", "speed ratio"], aligns=["l", "r", "l", "r"]), ""]
     rows = [[f"`{s}`", m.get("load_s", ""), m.get("peak_rss_mib", ""), m.get("kept_kb_per_doc", ""),
+             m.get("kept_kb_per_doc_trf_data_dropped", ""), m.get("kept_kb_per_doc_trf_data_kept", ""),
              m.get("wheel_mb", ""), m.get("unpacked_mb", "")] for s, m in report["memory"].items()]
     lines += ["## Load, memory and size", "",
               f"Load time and peak RSS at 1 thread; `kept KB/doc`: RSS growth per document when {KEPT_DOCS:,} short "
-              "documents are kept in a list.", "",
-              markdown_table(rows, ["system", "load s", "peak RSS MiB", "kept KB/doc", "wheel MB", "unpacked MB"],
-                             aligns=["l", "r", "r", "r", "r", "r"]), ""]
+              "documents are kept in a list, as the package is loaded, then with the transformer output "
+              "(`doc._.trf_data`) dropped by a cleaner and kept.", "",
+              markdown_table(rows, ["system", "load s", "peak RSS MiB", "kept KB/doc", "dropped", "kept",
+                                    "wheel MB", "unpacked MB"], aligns=["l", "r", "r", "r", "r", "r", "r", "r"]), ""]
     if report.get("dev"):
         rows = [[f"`{s}`", r["dataset"], r["fp32"], r["int8"], f"{r['change']:+.2f}"] for s, r in report["dev"].items()]
         lines += ["## Int8 quantization: dev F1 (seqeval strict, IOB2)", "",
@@ -343,7 +371,8 @@ def main() -> None:
         if run["threads"] == 1 and run["round"] == 0:
             package = run["system"].replace("_int8", "")
             memory[run["system"]] = {"load_s": run["load_s"], "peak_rss_mib": run["peak_rss_mib"],
-                                     "kept_kb_per_doc": run.get("kept_kb_per_doc"), **{k: v for k, v in sizes.get(package, {}).items() if k != "wheel"}}
+                                     **{k: v for k, v in run.items() if k.startswith("kept_") or k == "package_drops_trf_data"},
+                                     **{k: v for k, v in sizes.get(package, {}).items() if k != "wheel"}}
     report: Dict[str, Any] = {
         "command": "python benchmarks/bench_pipelines.py " + " ".join(sys.argv[1:]),
         "commit": (git_commit(REPO) or {}).get("sha", "unknown")[:12],
