@@ -11,9 +11,10 @@ here); its warnings are silenced for this call only.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Iterable, Iterator, Optional
 
 from spacy.language import Language
+from spacy.tokens import Doc
 
 
 class QuantizeError(ValueError):
@@ -54,4 +55,36 @@ def quantize_transformer(nlp: Language, name: str = "transformer") -> int:
     return n_linear
 
 
-__all__ = ["QuantizeError", "hf_model", "quantize_transformer"]
+
+
+class Int8Quantizer:
+    """``cbio_quantize_int8``: quantizes the pipeline's transformer (:func:`quantize_transformer`) the
+    first time the pipeline runs, after its weights are loaded; documents pass through untouched.
+    First in the pipeline of an int8 package; it stores nothing (the weights stay fp32 on disk)."""
+
+    def __init__(self, nlp: Language, name: str = "quantize_int8", component: str = "transformer") -> None:
+        self.nlp = nlp
+        self.name = name
+        self.component = component
+        self.n_quantized: Optional[int] = None
+
+    def _ensure(self) -> None:
+        if self.n_quantized is None:
+            self.n_quantized = quantize_transformer(self.nlp, self.component)
+
+    def __call__(self, doc: Doc) -> Doc:
+        self._ensure()
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        self._ensure()
+        yield from docs
+
+
+@Language.factory("cbio_quantize_int8", default_config={"component": "transformer"})
+def make_int8_quantizer(nlp: Language, name: str, component: str) -> Int8Quantizer:
+    """Create a ``cbio_quantize_int8`` component (see :class:`Int8Quantizer`)."""
+    return Int8Quantizer(nlp, name, component)
+
+
+__all__ = ["QuantizeError", "hf_model", "quantize_transformer", "Int8Quantizer", "make_int8_quantizer"]

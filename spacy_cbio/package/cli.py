@@ -31,6 +31,7 @@ def package(
     force: bool = typer.Option(True, "--force/--no-force", help="Overwrite an existing package directory."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the pipeline folder is absent (e.g. CAS1/CAS2 without the data)."),
     code_wheel: str = typer.Option("build", "--code-wheel", help="The spacy_cbio wheel the model requires, written to OUTPUT: 'build' (from the source tree spacy_cbio is installed from), a path to an existing spacy_cbio-*.whl, or 'none' to skip."),
+    int8: bool = typer.Option(False, "--int8", help="Package the int8 variant, fr_<name>_int8: the transformer's linear layers quantized to int8 when the pipeline first runs (CPU only; the weights stay fp32 on disk)."),
     measure: bool = typer.Option(True, "--measure/--no-measure", help="Measure words/s (1 and 2 threads), peak RSS, load time and size on this machine, for the meta and the model card (about half a minute)."),
     measure_data: Optional[Path] = typer.Option(None, "--measure-data", help="DocBin whose texts the speed is measured on (default: the test set named in --metrics, else the card's usage sentence)."),
 ) -> None:
@@ -51,6 +52,11 @@ def package(
         typer.secho(f"{model} is not a trained spaCy pipeline (no meta.json). Run `train` first.", fg="red", err=True)
         raise typer.Exit(1)
     name = name or f"cbio_ner_{dataset}"
+    tmp = None
+    if int8:
+        tmp = tempfile.TemporaryDirectory()
+        model = int8_pipeline(model, Path(tmp.name) / "model")
+        name = f"{name}_int8"
     try:
         meta = build_meta(
             model,
@@ -115,6 +121,23 @@ def package(
     else:
         typer.echo(f"No spacy_cbio wheel written: install spacy-cbio>={__version__} first, then\n"
                    f"  pip install --find-links {output} {package_name(meta)}")
+
+
+def int8_pipeline(model: Path, output: Path) -> Path:
+    """A copy of the pipeline ``model`` whose first component, ``cbio_quantize_int8``, quantizes its
+    transformer to int8 when it first runs; its ``run.json`` (training record) beside it."""
+    import spacy
+
+    nlp = spacy.load(model)
+    if "transformer" not in nlp.pipe_names:
+        typer.secho(f"--int8: {model} has no transformer to quantize", fg="red", err=True)
+        raise typer.Exit(1)
+    nlp.add_pipe("cbio_quantize_int8", first=True)
+    nlp.to_disk(output)
+    for record in (model.parent / "run.json", model / "run.json"):
+        if record.is_file():
+            shutil.copy2(record, output.parent / "run.json")
+    return output
 
 
 def _metrics_data(metrics: Optional[Path]) -> Optional[Path]:

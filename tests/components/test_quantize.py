@@ -32,3 +32,17 @@ def test_quantized_linear_layers_predict_close_to_fp32(pipeline_dir):
 def test_quantize_needs_a_transformer_component():
     with pytest.raises(QuantizeError, match="no 'transformer' component"):
         quantize_transformer(spacy.blank("fr"))
+
+
+def test_int8_component_quantizes_once_when_the_pipeline_first_runs(pipeline_dir, tmp_path):
+    nlp = spacy.load(pipeline_dir)
+    nlp.add_pipe("cbio_quantize_int8", first=True)  # an entry point: spaCy finds the factory
+    nlp.to_disk(tmp_path / "int8")
+    loaded = spacy.load(tmp_path / "int8")
+    assert loaded.pipe_names[0] == "cbio_quantize_int8"
+    assert any(isinstance(m, torch.nn.Linear) for m in hf_model(loaded).modules())  # fp32 until it runs
+    doc = loaded(TEXTS[1])
+    quantizer = loaded.get_pipe("cbio_quantize_int8")
+    assert quantizer.n_quantized > 0 and not any(isinstance(m, torch.nn.Linear) for m in hf_model(loaded).modules())
+    list(loaded.pipe(TEXTS))  # the second run does not quantize again
+    assert quantizer.n_quantized > 0 and [e.label_ for e in doc.ents] == [e.label_ for e in loaded(TEXTS[1]).ents]
