@@ -22,14 +22,16 @@ from spacy.vocab import Vocab
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = yaml.safe_load((REPO / "project.yml").read_text(encoding="utf8"))
 ALL = PROJECT["workflows"]["all"]
-PRETRAIN = ["pretrain-tokenizer", "pretrain-general", "pretrain-bio", "pretrain-control", "pretrain-report"]
+PRETRAIN = ["pretrain-tokenizer", "pretrain-general", "pretrain-bio", "pretrain-report"]
 BEFORE_PRETRAIN = ["assets", "convert", "corpus", "corpus-vectors", "vectors"]
-AFTER_PRETRAIN = ["benchmark", "train", "evaluate", "package"]
+AFTER_PRETRAIN = ["train", "evaluate", "package"]
+RESEARCH = ["pretrain-control", "pretrain-compare", "benchmark"]
 
 
 def test_workflow_order_and_names():
     names = [cmd["name"] for cmd in PROJECT["commands"]]
     assert ALL == BEFORE_PRETRAIN + PRETRAIN + AFTER_PRETRAIN
+    assert PROJECT["workflows"]["research"] == RESEARCH  # the results' extras, after `all`
     assert set(ALL) <= set(names) and len(names) == len(set(names))
 
 
@@ -111,11 +113,12 @@ def test_all_tiny_produces_every_stage(first_run):
     assert ran == set(ALL)
     report = srsly.read_json(project / "corpus" / "ner" / "report.json")
     assert {"e3c", "emea", "medline", "quaero", "mantra"} <= set(report["datasets"])
-    for run in ("general", "bio", "control", "model"):
+    for run in ("general", "bio", "model"):
         assert (project / "training" / "pretrain" / "tiny" / run / "model.safetensors").exists()
-    assert (project / "training" / "pretrain" / "tiny" / "report" / "README.md").exists()
-    benchmark = srsly.read_json(project / "training" / "pretrain" / "tiny" / "benchmark" / "benchmark.json")
-    assert set(benchmark["runs"]) == {"plain", "packed_full_head", "ours"}
+    comparison = srsly.read_json(project / "training" / "pretrain" / "tiny" / "report" / "comparison.json")
+    assert set(comparison["loss"]) == {"general", "bio"} and set(comparison["loss"]["bio"]) == {"biomedical", "general"}
+    for research in ("control", "report_control", "benchmark"):  # the `research` workflow's, not `all`'s
+        assert not (project / "training" / "pretrain" / "tiny" / research).exists()
     for name in ("bio", "general", "both"):
         assert (project / "training" / "vectors" / "tiny" / name / "vocab" / "vectors").exists()
     for dataset in ("e3c", "emea", "medline", "quaero"):

@@ -140,6 +140,11 @@ def pretrain_report(
         None, "--general-corpus", help=f"General-French corpus ({CORPUS_HELP}): adds its validation set and the "
         "control run to the comparison.", exists=True, file_okay=False,
     ),
+    control: bool = typer.Option(True, "--control/--no-control", help="With --general-corpus: compare the control "
+                                 "run too (it must be trained: pretrain-run control)."),
+    report_name: str = typer.Option("report", "--report-name", help="Folder of PRETRAIN_DIR the comparison goes to."),
+    model: bool = typer.Option(True, "--model/--no-model", help="Also assemble PRETRAIN_DIR/model/ (bio without its "
+                               "checkpoints, with its card): what the NER stage fine-tunes."),
 ) -> None:
     """Compare the runs and assemble the product model.
 
@@ -152,7 +157,8 @@ def pretrain_report(
     from .stage import report_step
 
     with _errors():
-        report_step(_profile(config, {}), bio_corpus, pretrain_dir, general_corpus)
+        report_step(_profile(config, {}), bio_corpus, pretrain_dir, general_corpus, control=control,
+                    report_name=report_name, assemble_model=model)
 
 
 def pretrain(

@@ -294,19 +294,23 @@ def report_step(
     bio_corpus: PathLike,
     pretrain_dir: PathLike,
     general_corpus: Optional[PathLike] = None,
+    *,
+    control: bool = True,
+    report_name: str = "report",
+    assemble_model: bool = True,
 ) -> Dict[str, Any]:
     """Cross-evaluate the runs of ``pretrain_dir`` and assemble ``pretrain_dir/model``.
 
-    Reads ``general/``, ``bio/`` and (with ``general_corpus``) ``control/``;
+    Reads ``general/``, ``bio/`` and (with ``general_corpus`` and ``control``) ``control/``;
     evaluates each on the biomedical (and general) validation set with the
-    same fixed masks; writes ``report/`` (comparison.json, README.md) and
-    ``model/`` (``bio`` without checkpoints, with a card that includes the
-    comparison). Returns the comparison record.
+    same fixed masks; writes ``<report_name>/`` (comparison.json, README.md) and,
+    with ``assemble_model``, ``model/`` (``bio`` without checkpoints, with a card that
+    includes the comparison). Returns the comparison record.
     """
     state = process_state()
     settings = profile.training
     pretrain_dir = Path(pretrain_dir)
-    runs: List[str] = ["general", "bio"] + (["control"] if general_corpus else [])
+    runs: List[str] = ["general", "bio"] + (["control"] if general_corpus and control else [])
     infos = {run: read_run_info(pretrain_dir / run) for run in runs}
     sets = {"biomedical": bio_corpus, **({"general": general_corpus} if general_corpus else {})}
     corpora = {name: load_corpus(path) for name, path in sets.items()}
@@ -337,9 +341,14 @@ def report_step(
             "wall_time_s": time.time() - t0,
             **environment(),
         }
-        report_dir = clear_dir(pretrain_dir / "report")
+        report_dir = clear_dir(pretrain_dir / report_name)
         (report_dir / COMPARISON_FILE).write_text(json.dumps(record, indent=2, default=str), encoding="utf8")
         (report_dir / "README.md").write_text(_report_md(record, table), encoding="utf8")
+        if not assemble_model:
+            logger.info(table)
+            logger.info(f"[report] done in {record['wall_time_s']:.0f} s: {report_dir}")
+            state.wait_for_everyone()
+            return record
         model_dir = pretrain_dir / "model"
         if model_dir.exists():
             clear_dir(model_dir)
@@ -364,7 +373,7 @@ def _report_md(record: Dict[str, Any], table: str) -> str:
         "",
         "Perplexity of each model on each validation set: the same blocks and the same whole-word masks "
         f"for every model (mask seed {masks['seed']}, {masks['mlm_probability']:.0%} of the words; "
-        f"validation blocks: {blocks}). Lower is better; `bio` vs `control` isolates the domain effect.",
+        f"validation blocks: {blocks}). Lower is better; `bio` vs `control` (when there) isolates the domain effect.",
         "",
         table,
         "",

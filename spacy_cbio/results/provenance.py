@@ -32,15 +32,21 @@ def file_hash(path: PathLike) -> str:
     return _FILE_CACHE[cache_key]
 
 
+# What a folder says about itself rather than what it is: a pretraining run's card, run record and
+# training log hold wall times and dates, which differ on every rerun of the same weights.
+NOT_CONTENT = frozenset({"README.md", "run_info.json", "metrics.jsonl"})
+
+
 def content_hash(path: PathLike) -> str:
-    """sha256 of a file, or of a folder's files (relative names and contents, sorted)."""
+    """sha256 of a file, or of a folder's files (relative names and contents, sorted), the
+    records and cards of :data:`NOT_CONTENT` left out."""
     path = Path(path)
     if path.is_file():
         return file_hash(path)
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such file or folder to hash")
     digest = hashlib.sha256()
-    for child in sorted(p for p in path.rglob("*") if p.is_file()):
+    for child in sorted(p for p in path.rglob("*") if p.is_file() and p.name not in NOT_CONTENT):
         digest.update(child.relative_to(path).as_posix().encode("utf8") + b"\0")
         digest.update(file_hash(child).encode("ascii"))
     return digest.hexdigest()

@@ -180,3 +180,18 @@ def test_clear_errors(corpora, tiny_hf_model_dir, tmp_path):
     result = invoke("pretrain-tokenizer", CONFIG, general, foreign)
     assert result.exit_code == 1 and "refusing to delete" in result.output
     assert (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_report_without_control_and_a_comparison_without_model(split, corpora, tmp_path):
+    """`all` compares general and bio (--no-control) and assembles model/; the `research` workflow's
+    pretrain-compare adds the control in its own folder and leaves model/ alone (--no-model)."""
+    out = split[0]
+    for run in ("general", "bio", "control"):
+        shutil.copytree(out / run, tmp_path / run)
+    _ok(invoke("pretrain-report", CONFIG, corpora["bio"], tmp_path, "--general-corpus", corpora["general"], "--no-control"))
+    assert set(json.loads((tmp_path / "report" / "comparison.json").read_text())["loss"]) == {"general", "bio"}
+    model = _snapshot(tmp_path / "model")
+    _ok(invoke("pretrain-report", CONFIG, corpora["bio"], tmp_path, "--general-corpus", corpora["general"],
+               "--control", "--report-name", "report_control", "--no-model"))
+    assert set(json.loads((tmp_path / "report_control" / "comparison.json").read_text())["loss"]) == set(RUNS)
+    assert _snapshot(tmp_path / "model") == model and "| control |" in (tmp_path / "report_control" / "README.md").read_text()

@@ -260,6 +260,10 @@ def test_content_hash_follows_contents(tmp_path):
     assert content_hash(folder) == first
     (folder / "a.bin").write_bytes(b"two")
     assert content_hash(folder) != first  # same path, new contents
+    second = content_hash(folder)
+    for name in ("README.md", "run_info.json", "metrics.jsonl"):  # a rerun's card and records: not the weights
+        (folder / name).write_text(f"wall time {name}")
+    assert content_hash(folder) == second
     assert input_hash("pytest").startswith("package:pytest==")
     assert input_hash(None) is None
     with pytest.raises(FileNotFoundError):
