@@ -58,7 +58,10 @@ def annotate_pandas(nlp, frame: "pandas.DataFrame", *, batch_size: int = 16,
             rows.append({"id": result.record.id, "error": result.error})
             continue
         rows.extend({"id": result.record.id, **entity, "error": None} for entity in result.entities)
-    out = pandas.DataFrame(rows, columns=list(COLUMNS))
+    # Plain object columns for the strings: pandas 3 would infer its Arrow-backed string type (and
+    # float for a column of missing values), which PySpark's Arrow writer does not take.
+    columns = {name: pandas.Series([row.get(name) for row in rows], dtype=object) for name in COLUMNS}
+    out = pandas.DataFrame(columns)
     return out.astype({"start": "Int32", "end": "Int32", "score": "float64"})
 
 

@@ -43,6 +43,10 @@ def test_annotate_dataframe_matches_annotate(spark, pipeline_dir):
     assert got == expected and len(got) > 0
     errors = [(r.id, r.error) for r in out.collect() if r.error is not None]
     assert errors == [("100", "null text")]  # a bad row is an error record, the job goes on
+    # a partition with no entity at all (only empty texts and a null one) is still a valid batch
+    blank = spark.createDataFrame([(1, ""), (2, None), (3, "  ")], "note_id long, note string").coalesce(1)
+    rows = annotate_dataframe(blank, str(pipeline_dir), text_col="note", id_col="note_id").collect()
+    assert [(r.id, r.error, r.start, r.label) for r in rows] == [("2", "null text", None, None)]
 
 
 def test_each_process_loads_the_pipeline_once_for_all_its_batches(pipeline_dir, monkeypatch):
