@@ -1,12 +1,13 @@
 """Fixtures of the packaging tests, each made once per session: a tiny pipeline trained by this
-environment, ``package`` run on it as the project runs it (model wheel + the spacy-cbio wheel
-built from a clean copy of the sources), and the spacy-cbio wheel itself."""
+environment, the ``package`` command run on it from a project-like folder (model wheel + the
+spacy-cbio wheel built from a clean copy of the sources), and the spacy-cbio wheel itself. Both
+run in this process (the CLI through typer's runner): the fresh-venv tests run the installed
+wheels in their own processes."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,29 +16,19 @@ NAME = "cbio_ner_tiny"
 PACKAGE = f"fr_{NAME}"
 
 
-def run(cmd, **kwargs) -> subprocess.CompletedProcess:
-    """Run ``cmd``; an assertion error with the end of its output if it fails."""
-    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
-
-
 @pytest.fixture(scope="session")
 def tiny_pipeline(tmp_path_factory, tiny_hf_model_dir) -> Path:
-    """A tiny-profile pipeline trained on the toy corpus by this environment (``train``), with its
-    ``run.json`` next to ``model-best`` as the project writes it."""
-    import os
-
-    from spacy_cbio.train.testing import write_toy_corpus
+    """A tiny-profile pipeline trained on the toy corpus by this environment (``train``'s library
+    function, in this process: the same config, ``run.json`` next to ``model-best``)."""
+    from spacy_cbio.train.pipeline import train_pipeline
+    from spacy_cbio.train.testing import torch_threads, write_toy_corpus
 
     work = tmp_path_factory.mktemp("tiny_pipeline")
     paths = write_toy_corpus(work / "toy")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    run([sys.executable, "-m", "spacy_cbio", "train", "ner", "--profile", "tiny", "--threads", "1",
-         f"--paths.transformer={tiny_hf_model_dir}", *[f"--{key}={value}" for key, value in paths.items()]],
-        cwd=work, env=env)
+    with torch_threads(1):
+        model = train_pipeline(work / "ner", "tiny", {**paths, "paths.transformer": str(tiny_hf_model_dir)}, threads=1)
     assert (work / "ner" / "run.json").is_file()
-    return work / "ner" / "model-best"
+    return model
 
 
 @pytest.fixture(scope="session")
@@ -53,11 +44,21 @@ def packages(tiny_pipeline, tmp_path_factory):
     trained = work / "training" / "ner"
     shutil.copytree(tiny_pipeline.parent, trained)
     out = work / "packages" / "tiny"
-    result = run([sys.executable, "-m", "spacy_cbio", "package", str(trained / "model-best"), str(out),
-                  "--dataset", "quaero", "--name", NAME, "--metrics", str(metrics),
-                  "--base-model", "training/pretrain/tiny/model"], cwd=work)
+    from typer.testing import CliRunner
+
+    from spacy_cbio.__main__ import app
+
+    previous = Path.cwd()
+    os.chdir(work)  # as the project runs it: relative paths from the project folder
+    try:
+        result = CliRunner().invoke(app, ["package", str(trained / "model-best"), str(out), "--dataset", "quaero",
+                                          "--name", NAME, "--metrics", str(metrics),
+                                          "--base-model", "training/pretrain/tiny/model"])
+    finally:
+        os.chdir(previous)
+    assert result.exit_code == 0, result.output
     shutil.rmtree(work / "training")
-    return out, result.stdout
+    return out, result.output
 
 
 @pytest.fixture(scope="session")
