@@ -36,6 +36,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict, List
 
+from spacy_cbio.package.measure import peak_rss_mib
 from texts import emea_leaflets, emea_lines
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,13 +120,6 @@ def build_hf(site: Path, work: Path) -> Path:
 
 
 # -- one system, one thread count, in its own process ---------------------------------------
-def peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
-
-
 def rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 
 from .annotations import SourceDoc
 from .brat import read_brat_dir
-from .e3c import COLLECTION, FRENCH, e3c_splits, hold_out, read_e3c_collection, read_e3c_xmi
+from .e3c import COLLECTION, FRENCH, e3c_splits, read_e3c_collection, read_e3c_xmi, seeded_splits
 from .errors import DataError, Ledger
 from .tokenize import source_to_doc
 
@@ -90,9 +90,8 @@ def cas_split_dirs(cas_dir: Path, seed: int, dev_fraction: float = 0.1,
     stems = sorted({p.stem for p in cas_dir.glob("*.ann")} | {p.stem for p in cas_dir.glob("*.txt")})
     if not stems:
         raise DataError(cas_dir, "no .ann/.txt files and no train/dev/test subfolders")
-    rest, test = hold_out(stems, test_fraction, seed)
-    train, dev = hold_out(rest, dev_fraction / (1 - test_fraction), seed)
-    return {"train": (cas_dir, train), "dev": (cas_dir, dev), "test": (cas_dir, test)}
+    splits = seeded_splits(stems, seed, dev_fraction, test_fraction)
+    return {split: (cas_dir, ids) for split, ids in splits.items()}
 
 
 def _cas(key: str) -> Callable[..., List[SourceDoc]]:

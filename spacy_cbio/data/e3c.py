@@ -156,6 +156,14 @@ def hold_out(ids: Sequence[str], fraction: float, seed: int) -> Tuple[List[str],
     return [i for i in ordered if i not in out], [i for i in ordered if i in out]
 
 
+
+def seeded_splits(ids: Sequence[str], seed: int, dev_fraction: float = 0.1,
+                  test_fraction: float = 0.1) -> Dict[str, List[str]]:
+    """``{"train", "dev", "test": ids}``: a seeded document split (80/10/10 by default)."""
+    rest, test = hold_out(ids, test_fraction, seed)
+    train, dev = hold_out(rest, dev_fraction / (1 - test_fraction), seed)
+    return {"train": train, "dev": dev, "test": test}
+
 def e3c_splits(root: Union[str, Path], protocol: str = "paper", seed: int = 0,
                dev_fraction: float = 0.1) -> Dict[str, Tuple[int, List[str]]]:
     """Document ids per split: ``{split: (layer, ids)}``.

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from .annotations import Entity, SourceDoc
-from .brat import read_brat_dir
+from .brat import _bad, read_brat_dir
+from .e3c import seeded_splits
 from .errors import DataError, Ledger
 
 SPLITS = ("train", "dev", "test")
@@ -42,12 +43,6 @@ def check_name(name: str, reserved: Tuple[str, ...] = ()) -> str:
     if name in reserved:
         raise ValueError(f"dataset name {name!r} is a built-in dataset; choose another name")
     return name
-
-
-def _bad(path: Path, line: int, message: str, lenient: bool, ledger: Ledger, reason: str) -> None:
-    if not lenient:
-        raise DataError(path, message, line)
-    ledger.add(f"skipped.{reason}", f"{path}:{line}")
 
 
 def _spans(obj: Dict[str, Any]) -> Optional[List[Tuple[Any, Any, Any]]]:
@@ -119,14 +114,6 @@ def read_annotated_jsonl(path: Path, *, lenient: bool = False, ledger: Optional[
     return docs
 
 
-def _hold_out_split(ids: List[str], split: str, seed: int, dev: float, test: float) -> List[str]:
-    from .e3c import hold_out
-
-    rest, held_test = hold_out(ids, test, seed)
-    train, held_dev = hold_out(rest, dev / (1 - test), seed)
-    return {"train": train, "dev": held_dev, "test": held_test}[split]
-
-
 def read_user_split(path: Path, split: str, *, seed: int = 0, lenient: bool = False, ledger: Optional[Ledger] = None,
                     dev_fraction: float = 0.1, test_fraction: float = 0.1) -> List[SourceDoc]:
     """The documents of one split of a user corpus at ``path`` (see the module docstring)."""
@@ -146,7 +133,7 @@ def read_user_split(path: Path, split: str, *, seed: int = 0, lenient: bool = Fa
         raise DataError(path, "not a folder of BRAT files nor a .jsonl file")
     if len(docs) < 3:
         raise DataError(path, f"{len(docs)} document(s): a seeded train/dev/test split needs at least 3")
-    keep = set(_hold_out_split([d.doc_id for d in docs], split, seed, dev_fraction, test_fraction))
+    keep = set(seeded_splits([d.doc_id for d in docs], seed, dev_fraction, test_fraction)[split])
     return [d for d in docs if d.doc_id in keep]
 
 

@@ -43,7 +43,7 @@ def measurement_texts(data: Optional[Path], fallback: str, max_words: int = MAX_
     return {"texts": [fallback] * n, "source": "the model card's usage sentence, repeated"}
 
 
-def _peak_rss_mib() -> Optional[float]:
+def peak_rss_mib() -> Optional[float]:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -89,7 +89,7 @@ def measure_inference(model_dir: Path, texts: Dict[str, Any], threads: Sequence[
     return {
         "words_per_s": {str(r["threads"]): r["words_per_s"] for r in runs},
         "load_s": round(load_s, 2),
-        "peak_rss_mib": _peak_rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
         "size_mb": folder_mb(model_dir),
         "texts": {"source": texts["source"], "documents": len(docs), "words": words},
         "batch_size": batch_size,
@@ -102,4 +102,4 @@ def measure_inference(model_dir: Path, texts: Dict[str, Any], threads: Sequence[
     }
 
 
-__all__ = ["measure_inference", "measurement_texts", "folder_mb", "THREADS"]
+__all__ = ["measure_inference", "measurement_texts", "folder_mb", "peak_rss_mib", "THREADS"]
