@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -36,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, List
+
+from spacy_cbio.package.measure import peak_rss_mib
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -158,14 +159,6 @@ def _forward_timer(module) -> List[float]:
     module.register_forward_pre_hook(lambda *_: starts.append(time.perf_counter()))
     module.register_forward_hook(lambda *_: total.__setitem__(0, total[0] + time.perf_counter() - starts.pop()))
     return total
-
-
-def peak_rss_mib() -> float:
-    """This process's peak RSS (VmHWM: unlike ru_maxrss, not inherited from the parent across exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def worker(system: str, args) -> Dict[str, Any]:

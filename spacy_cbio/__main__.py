@@ -35,6 +35,7 @@ COMMANDS = [
     ("spacy_cbio.vectors.cli", "vectors", "vectors"),
     ("spacy_cbio.train.cli", "assemble_config_cmd", "assemble-config"),
     ("spacy_cbio.train.cli", "train", "train"),
+    ("spacy_cbio.train.cli", "calibrate", "calibrate"),
     ("spacy_cbio.train.cli", "tune", "tune"),
     ("spacy_cbio.evaluate.cli", "evaluate", "evaluate"),
     ("spacy_cbio.evaluate.cli", "evaluate_seeds", "evaluate-seeds"),

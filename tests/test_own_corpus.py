@@ -80,8 +80,8 @@ def test_own_corpus_trains_packages_and_loads(own_corpora, name, tiny_hf_model_d
 
 
 def test_package_refuses_a_built_in_name_for_an_unknown_corpus(tmp_path):
-    from spacy_cbio.package.meta import user_dataset_spec
+    from spacy_cbio.data.datasets import user_spec
 
     with pytest.raises(ValueError, match="built-in dataset"):
-        user_dataset_spec("quaero")
-    assert user_dataset_spec("mine", "CC0").licence == "CC0"
+        user_spec("quaero")
+    assert user_spec("mine", licence="CC0").licence == "CC0"

@@ -9,7 +9,11 @@ does not continue an ``X`` entity), sets ``doc.ents`` and a span group
 The same confidence is on ``span._.score``.
 
 Entity confidence (``score_method``): ``"mean"`` (default) or ``"min"`` of the
-probabilities of the decoded tags of the entity's tokens.
+probabilities of the decoded tags of the entity's tokens, after temperature scaling: the
+tag probabilities ``p`` become ``softmax(log(p) / T)``, with ``T`` (``cfg["temperature"]``,
+1.0 until fitted) fitted on dev after training (:mod:`spacy_cbio.train.calibrate`). A
+positive ``T`` changes no decoded tag, so the entities and their F1 stay the same; only the
+scores move. The unscaled scores stay in ``doc.spans[spans_key].attrs["uncalibrated_scores"]``.
 """
 from __future__ import annotations
 
@@ -51,6 +55,19 @@ DEFAULT_MODEL = Config().from_str(default_model_config)["model"]
 
 if not Span.has_extension("score"):
     Span.set_extension("score", default=None)
+
+
+def temper(probs: numpy.ndarray, temperature: float) -> numpy.ndarray:
+    """Temperature-scaled probabilities ``softmax(log(probs) / temperature)`` per row (``[n, n_tags]``);
+    ``probs`` itself at temperature 1."""
+    if temperature <= 0 or not numpy.isfinite(temperature):
+        raise ValueError(f"temperature must be a positive number, not {temperature!r}")
+    if temperature == 1.0:
+        return probs
+    logits = numpy.log(numpy.asarray(probs, dtype="float64") + LOG_EPS) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = numpy.exp(logits)
+    return (scaled / scaled.sum(axis=1, keepdims=True)).astype("float32")
 
 
 @Language.factory(
@@ -121,6 +138,7 @@ class TokenNER(TrainablePipe):
             "overwrite_ents": overwrite_ents,
             "score_method": score_method,
             "spans_key": spans_key,
+            "temperature": 1.0,
         }
         self.scorer = score_seqeval if scorer is None else scorer
         self._constraints: Optional[Tuple[Tuple[str, ...], numpy.ndarray, numpy.ndarray]] = None
@@ -140,6 +158,16 @@ class TokenNER(TrainablePipe):
     def tags(self) -> Tuple[str, ...]:
         """The IOB2 tags predicted by the model: ``O`` then ``B-X``, ``I-X`` per label."""
         return tuple(make_tags(self.labels))
+
+    @property
+    def temperature(self) -> float:
+        """The temperature of the entity scores (1.0: the head's own probabilities)."""
+        return float(self.cfg.get("temperature", 1.0))  # pipelines saved before it existed: 1.0
+
+    def set_temperature(self, temperature: float) -> None:
+        """Set the temperature of the entity scores (see :func:`temper`); decoding does not change."""
+        temper(numpy.ones((1, 1), dtype="float32"), float(temperature))  # validates
+        self.cfg["temperature"] = float(temperature)
 
     def add_label(self, label: str) -> int:
         """Add an entity label. RETURNS 0 if it was present, else 1."""
@@ -197,11 +225,17 @@ class TokenNER(TrainablePipe):
         tags = self.tags
         reduce = numpy.min if self.cfg["score_method"] == "min" else numpy.mean
         spans_key = self.cfg["spans_key"]
+        temperature = self.temperature
         for doc, probs in zip(docs, scores):
             tag_ids, tag_probs = self.decode(probs)
             # decode() returns valid IOB2 only, which iob_to_biluo reads as seqeval strict does.
             predicted = biluo_tags_to_spans(doc, iob_to_biluo([tags[i] for i in tag_ids]))
-            confidences = [float(reduce(tag_probs[span.start : span.end])) for span in predicted]
+            raw = [float(reduce(tag_probs[span.start : span.end])) for span in predicted]
+            if temperature == 1.0 or not predicted:
+                confidences = raw
+            else:
+                scaled = temper(probs, temperature)[numpy.arange(len(tag_ids)), tag_ids]
+                confidences = [float(reduce(scaled[span.start : span.end])) for span in predicted]
             if self.cfg["overwrite_ents"]:
                 doc.ents = predicted
             else:
@@ -216,6 +250,7 @@ class TokenNER(TrainablePipe):
             if spans_key:
                 group = SpanGroup(doc, name=spans_key, spans=predicted)
                 group.attrs["scores"] = numpy.asarray(confidences, dtype="float32")
+                group.attrs["uncalibrated_scores"] = numpy.asarray(raw, dtype="float32")
                 doc.spans[spans_key] = group
 
     # -- training ---------------------------------------------------------
@@ -308,4 +343,4 @@ class TokenNER(TrainablePipe):
         return super().from_disk(path, exclude=exclude)
 
 
-__all__ = ["TokenNER", "make_token_ner", "DEFAULT_SPANS_KEY"]
+__all__ = ["TokenNER", "make_token_ner", "temper", "DEFAULT_SPANS_KEY"]

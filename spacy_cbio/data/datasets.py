@@ -138,16 +138,20 @@ DATASETS: Dict[str, DatasetSpec] = {spec.name: spec for spec in (
 )}
 
 
-def user_spec(name: str, path: PathLike) -> DatasetSpec:
-    """The spec of a user's own corpus at ``path`` (:mod:`.user`): labels from its files."""
+def user_spec(name: str, path: Optional[PathLike] = None, licence: Optional[str] = None) -> DatasetSpec:
+    """The spec of a user's own corpus (:mod:`.user`): labels from its files, at ``path`` (none:
+    a spec that describes it, e.g. for a package's metadata, and reads nothing)."""
     from .user import USER_LICENCE, check_name, read_user_split
 
     check_name(name, reserved=tuple(DATASETS))
 
     def read(root: Path, split: str, *, seed: int, lenient: bool, ledger: Ledger, **_) -> List[SourceDoc]:
+        if path is None:
+            raise ValueError(f"user corpus {name}: no folder or file given to read")
         return read_user_split(Path(path), split, seed=seed, lenient=lenient, ledger=ledger)
 
-    return DatasetSpec(name, f"user corpus {name} ({Path(path).name})", USER_LICENCE, (), "", "", SPLITS, read)
+    description = f"user corpus {name}" + (f" ({Path(path).name})" if path is not None else "")
+    return DatasetSpec(name, description, licence or USER_LICENCE, (), "", "", SPLITS, read)
 
 
 def get_spec(name: str) -> DatasetSpec:

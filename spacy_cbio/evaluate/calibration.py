@@ -31,6 +31,20 @@ def scored_entities(examples: Iterable[Example]) -> List[Tuple[float, bool]]:
     return pairs
 
 
+def uncalibrated_entities(examples: Iterable[Example]) -> List[Tuple[float, bool]]:
+    """``(score before temperature scaling, correct)`` for every entity of a span group that keeps
+    its ``attrs["uncalibrated_scores"]`` (``cbio_token_ner``'s); ``[]`` without such a group."""
+    pairs: List[Tuple[float, bool]] = []
+    for eg in examples:
+        gold = {(ent.start_char, ent.end_char, ent.label_) for ent in eg.reference.ents}
+        for group in eg.predicted.spans.values():
+            raw = group.attrs.get("uncalibrated_scores")
+            if raw is None:
+                continue
+            pairs.extend((float(s), (span.start_char, span.end_char, span.label_) in gold) for span, s in zip(group, raw))
+    return pairs
+
+
 def reliability(pairs: Sequence[Tuple[float, bool]], n_bins: int = N_BINS) -> Optional[Dict[str, Any]]:
     """The reliability table and the ECE of ``(score, correct)`` pairs; ``None`` without pairs."""
     if not pairs:
@@ -57,6 +71,11 @@ def calibration(examples: Iterable[Example], n_bins: int = N_BINS) -> Optional[D
     """:func:`reliability` of the predicted entities of ``examples`` (``None`` when no entity
     has a score, e.g. spaCy's ``ner``)."""
     return reliability(scored_entities(examples), n_bins)
+
+
+def uncalibrated(examples: Iterable[Example], n_bins: int = N_BINS) -> Optional[Dict[str, Any]]:
+    """:func:`reliability` of the entity scores before temperature scaling (``None`` without them)."""
+    return reliability(uncalibrated_entities(examples), n_bins)
 
 
 def plot_reliability(table: Optional[Dict[str, Any]], path: Path, title: str = "") -> Path:
@@ -92,4 +111,5 @@ def plot_reliability(table: Optional[Dict[str, Any]], path: Path, title: str = "
     return path
 
 
-__all__ = ["N_BINS", "scored_entities", "reliability", "calibration", "plot_reliability"]
+__all__ = ["N_BINS", "scored_entities", "uncalibrated_entities", "reliability", "calibration", "uncalibrated",
+           "plot_reliability"]

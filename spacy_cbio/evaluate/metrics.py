@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..components.scorer import examples_iob2, seqeval_report
 from ..reporting import markdown_table
-from .calibration import calibration
+from .calibration import calibration, uncalibrated
 
 PathLike = Union[str, Path]
 
@@ -45,7 +45,8 @@ def predict_examples(
 
 def evaluate_examples(examples: Sequence[Example]) -> Dict[str, Any]:
     """seqeval strict IOB2 (and default-mode, for comparison), spaCy's own ``ents_*`` scores and the
-    calibration of the entity scores (:mod:`.calibration`; ``None`` without ``span._.score``)."""
+    calibration of the entity scores (:mod:`.calibration`; ``None`` without ``span._.score``), also
+    before temperature scaling (``calibration_uncalibrated``; ``None`` without those scores)."""
     y_true, y_pred, n_expanded = examples_iob2(examples)
     strict = seqeval_report(y_true, y_pred, mode="strict")
     default = seqeval_report(y_true, y_pred, mode="default")
@@ -58,6 +59,7 @@ def evaluate_examples(examples: Sequence[Example]) -> Dict[str, Any]:
         "n_docs_scored": len(y_true),
         "n_pred_ents_expanded_to_reference_tokens": n_expanded,
         "calibration": calibration(examples),
+        "calibration_uncalibrated": uncalibrated(examples),
     }
 
 
@@ -95,6 +97,9 @@ def format_table(metrics: Dict[str, Any]) -> str:
     if table:
         lines.append(f"entity scores: ECE {table['ece']:.4f} (mean score {table['mean_confidence']:.4f}, "
                      f"{table['accuracy']:.4f} of {table['n_entities']} entities correct)")
+        raw = metrics.get("calibration_uncalibrated")
+        if raw and raw["ece"] != table["ece"]:
+            lines.append(f"  before temperature scaling: ECE {raw['ece']:.4f} (mean score {raw['mean_confidence']:.4f})")
     return "\n".join(lines)
 
 

@@ -125,6 +125,37 @@ def _features(meta: Dict[str, Any]) -> List[str]:
     return lines
 
 
+ECE_GOAL = 0.05
+
+
+def _confidence(meta: Dict[str, Any]) -> List[str]:
+    """How far ``span._.score`` is from how often entities are right (the ECE), before and after
+    the temperature fitted on dev."""
+    record = (meta.get("spacy_cbio") or {}).get("calibration")
+    if not record:
+        return ["Not measured: no calibration record and no test metrics were given when packaging."]
+    lines = []
+    if record.get("fitted_on") and not record.get("skipped"):
+        lines.append(f"`span._.score` is calibrated: the tag probabilities are temperature-scaled "
+                     f"(T = {record['temperature']:g}), a temperature fitted on the development set "
+                     f"({record.get('dev_entities')} predicted entities). It changes no entity, only the scores.")
+    elif record.get("skipped"):
+        lines.append(f"`span._.score` is not calibrated: {record['skipped']}.")
+    else:
+        lines.append("`span._.score` is not calibrated (the head's own probabilities).")
+    if record.get("test_ece") is not None:
+        ece = record["test_ece"]
+        lines += ["", markdown_table([("before temperature scaling", f"{record['test_ece_before']:.3f}"),
+                                     ("as packaged", f"{ece:.3f}")],
+                                    ["entity scores", "ECE on the test set"], aligns="lr"), ""]
+        lines.append(f"The expected calibration error (ECE, 10 bins, {record.get('test_entities')} test entities) "
+                     "is the gap between an entity's score and how often entities with that score are right "
+                     "(strict match). " + ("It is within 0.05." if ece <= ECE_GOAL else
+                                          f"At {ece:.3f} it is above 0.05: read the scores as a ranking "
+                                          "more than as probabilities."))
+    return lines
+
+
 def _inference(meta: Dict[str, Any]) -> List[str]:
     """The packaging-time measurement (:mod:`spacy_cbio.package.measure`), or why there is none."""
     record = (meta.get("spacy_cbio") or {}).get("inference")
@@ -184,6 +215,7 @@ def model_card(meta: Dict[str, Any], find_links: str = "packages/<profile>") -> 
                        ["Label", "Meaning"]),
     ]
     lines += ["", "## Scores", ""] + _scores(meta)
+    lines += ["", "## Confidence", ""] + _confidence(meta)
     lines += ["", "## Training data and licences", ""]
     for source in meta.get("sources", []):
         url = f" <{source['url']}>" if source.get("url") else ""

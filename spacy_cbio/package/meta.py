@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 import spacy
 
 from ..about import __version__
-from ..data.datasets import DATASETS, SPLITS, DatasetSpec, get_spec
+from ..data.datasets import DATASETS, get_spec, user_spec
 
 
 def _read_json(path: Optional[Path]) -> Dict[str, Any]:
@@ -75,12 +75,23 @@ def training_run(model_dir: Path) -> Dict[str, Any]:
     return found
 
 
-def user_dataset_spec(name: str, licence: Optional[str] = None) -> DatasetSpec:
-    """The table entry of a user's own corpus, for its package's metadata."""
-    from ..data.user import USER_LICENCE, check_name
-
-    check_name(name, reserved=tuple(DATASETS))
-    return DatasetSpec(name, f"user corpus {name}", licence or USER_LICENCE, (), "", "", SPLITS, lambda *a, **k: [])
+def calibration_record(model_dir: Path, metrics: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """How the entity scores were calibrated (``model_dir/calibration.json``, written by ``train``
+    or ``calibrate``) and their ECE on the test set before and after (from ``evaluate``);
+    ``None`` when neither is known."""
+    fitted = _read_json(Path(model_dir) / "calibration.json")
+    test = (metrics.get("calibration") or {}).get("ece")
+    test_before = (metrics.get("calibration_uncalibrated") or {}).get("ece")
+    if not fitted and test is None:
+        return None
+    record: Dict[str, Any] = {"temperature": fitted.get("temperature", 1.0) if fitted else 1.0}
+    if fitted:
+        record.update(fitted_on=fitted.get("data"), dev_entities=fitted.get("n_entities"),
+                      dev_ece_before=(fitted.get("before") or {}).get("ece"),
+                      dev_ece_after=(fitted.get("after") or {}).get("ece"), skipped=fitted.get("skipped"))
+    record.update(test_ece=test, test_ece_before=test_before if test_before is not None else test,
+                  test_entities=(metrics.get("calibration") or {}).get("n_entities"))
+    return record
 
 
 def build_meta(
@@ -103,7 +114,7 @@ def build_meta(
     nlp_meta = _read_json(Path(model_dir) / "meta.json")
     if not nlp_meta:
         raise FileNotFoundError(f"No meta.json in {model_dir}: is it a trained spaCy pipeline?")
-    spec = get_spec(dataset) if dataset in DATASETS else user_dataset_spec(dataset, licence)
+    spec = get_spec(dataset) if dataset in DATASETS else user_spec(dataset, licence=licence)
     predicted = set(nlp_meta.get("labels", {}).get("ner", []))
     if spec.labels and not predicted <= set(spec.labels):
         raise ValueError(f"{model_dir} predicts {sorted(predicted - set(spec.labels))}, "
@@ -148,5 +159,6 @@ def build_meta(
         "features": features,
         "training": training_run(Path(model_dir)),
         "test_data": metrics.get("data"),
+        "calibration": calibration_record(Path(model_dir), metrics),
     }
     return meta

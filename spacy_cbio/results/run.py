@@ -88,6 +88,7 @@ def score(model_dir: Path, data: Path, gpu_id: int = -1) -> Dict[str, Any]:
     return {**{key: strict["micro"][key] for key in ("p", "r", "f")},
             "per_type_f": {label: row["f"] for label, row in strict["per_type"].items()},
             "ece": (metrics["calibration"] or {}).get("ece"),
+            "ece_uncalibrated": (metrics.get("calibration_uncalibrated") or {}).get("ece"),
             "n_docs": len(references)}
 
 
@@ -204,6 +205,7 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
         "profile": grid.profile,
         "steps": config["training"]["max_steps"],
         **scores,
+        "temperature": _temperature(model_dir),
         "train_wall_s": round(train_s, 1),
         "eval_wall_s": round(time.perf_counter() - start, 1),
         "key": key,
@@ -223,6 +225,13 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
     shown = ", ".join(f"{split} F1 {100 * scores[split]['f']:.2f}" for split in run.splits)
     logger.info("%s: %s (%.1f min training)", run.key, shown, train_s / 60)
     return record
+
+
+def _temperature(model_dir: Path) -> Optional[float]:
+    """The entity scores' temperature fitted on dev by ``train`` (``None``: not calibrated)."""
+    info = model_dir / "run.json"
+    calibration = srsly.read_json(info).get("calibration") if info.is_file() else None
+    return calibration["temperature"] if calibration else None
 
 
 def _portable(command: List[str]) -> List[str]:

@@ -20,7 +20,7 @@ from .pipeline import (MissingDataError, TrainConfigError, TrainInputError, buil
 
 # The library is .pipeline; these names stay importable from here (re-exports).
 build_config = build_train_config  # the NER config builder's former name
-__all__ = ["assemble_config_cmd", "train", "tune", "MissingDataError", "build_config", "build_train_config",
+__all__ = ["assemble_config_cmd", "train", "calibrate", "tune", "MissingDataError", "build_config", "build_train_config",
            "check_inputs", "train_pipeline", "vectors_available"]
 
 PROFILE_HELP = "Profile: tiny, small, paper (spacy_cbio/configs/ner/profiles/), or a .cfg file."
@@ -66,6 +66,7 @@ def train(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, -1 for CPU."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default). 1 is much faster when other jobs share the cores."),
     skip_missing: bool = typer.Option(False, "--skip-missing", help="Exit 0 with a message when the train/dev DocBins are absent (CAS1/CAS2 without the data)."),
+    calibrate: bool = typer.Option(True, "--calibrate/--no-calibrate", help="Fit the temperature of the entity scores (span._.score) of model-best on the dev set (token head only)."),
 ) -> None:
     """Train a NER pipeline (base config + head + profile + overrides) with spaCy.
 
@@ -74,11 +75,12 @@ def train(
     training/pretrain/small/model [--system.seed 0] [--section.key value ...].
 
     Writes OUTPUT/config.cfg (the assembled config), OUTPUT/run.json (profile, head, seed,
-    paths, overrides, torch threads, library versions), OUTPUT/model-best (best on dev)
-    and OUTPUT/model-last.
+    paths, overrides, torch threads, library versions, calibration), OUTPUT/model-best (best
+    on dev, its entity scores calibrated on dev: see `calibrate`) and OUTPUT/model-last.
     """
     try:
-        train_pipeline(output, profile, _overrides(ctx), head=head, recipe=recipe, gpu_id=gpu_id, threads=threads)
+        train_pipeline(output, profile, _overrides(ctx), head=head, recipe=recipe, gpu_id=gpu_id, threads=threads,
+                       calibrate=calibrate)
     except TrainConfigError as err:
         raise typer.BadParameter(str(err), param_hint="--profile/--head/overrides")
     except MissingDataError as err:
@@ -89,6 +91,37 @@ def train(
         raise typer.Exit(1)
     except TrainInputError as err:
         raise typer.BadParameter(str(err), param_hint="--paths.transformer")
+
+
+def calibrate(
+    model: Path = typer.Argument(..., help="Pipeline folder with a cbio_token_ner component (e.g. .../model-best); updated in place."),
+    data: Path = typer.Argument(..., help="Gold DocBin to fit on: the dev set (e.g. corpus/ner/emea/dev.spacy), never the test set."),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", help="Documents per batch."),
+    threads: int = typer.Option(0, "--threads", help="torch CPU threads (0: torch's default)."),
+    min_entities: int = typer.Option(20, "--min-entities", help="Fewer predicted entities than this: too few to fit, the temperature is set to 1."),
+) -> None:
+    """Fit the temperature of a pipeline's entity scores (span._.score) on a dev set, in place.
+
+    The tag probabilities p become softmax(log(p) / T), with T minimising the log loss of the
+    entity scores against strict correctness. No entity changes, so no F1 changes. Prints the
+    expected calibration error (ECE) before and after; writes MODEL/calibration.json. `train`
+    does this on model-best unless --no-calibrate.
+    """
+    import torch
+
+    from .calibrate import calibrate_model, describe
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    if not (model / "config.cfg").is_file():
+        raise typer.BadParameter(f"{model} is not a pipeline folder (no config.cfg)", param_hint="model")
+    try:
+        record = calibrate_model(model, data, batch_size=batch_size, min_entities=min_entities)
+    except (FileNotFoundError, ValueError) as err:
+        typer.secho(str(err), fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(describe(record))
+    typer.echo(f"Wrote {model / record['component'] / 'cfg'} and {model / 'calibration.json'}")
 
 
 def tune(

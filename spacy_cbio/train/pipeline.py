@@ -123,10 +123,11 @@ def train_pipeline(
     recipe: str = "transformer",
     gpu_id: int = -1,
     threads: int = 0,
+    calibrate: bool = True,
 ) -> Path:
     """Assemble the config (:func:`build_train_config`), check its inputs (:func:`check_inputs`)
     and train it (:func:`train_config`): ``<output>/config.cfg``, ``run.json``, ``model-best``,
-    ``model-last``.
+    ``model-last``. calibrate: fit the entity scores' temperature of ``model-best`` on dev.
 
     RETURNS: ``<output>/model-best``, the best checkpoint on dev.
     """
@@ -134,13 +135,16 @@ def train_pipeline(
     config = build_train_config(recipe, profile, head, overrides)
     check_inputs(config)
     return train_config(config, Path(output), profile=profile, head=head, overrides=overrides,
-                        gpu_id=gpu_id, threads=threads)
+                        gpu_id=gpu_id, threads=threads, calibrate=calibrate)
 
 
 def train_config(config: Config, output: Path, *, profile: str, head: str, overrides: Dict[str, Any],
-                 gpu_id: int = -1, threads: int = 0) -> Path:
+                 gpu_id: int = -1, threads: int = 0, calibrate: bool = True) -> Path:
     """Write ``<output>/config.cfg`` and ``run.json`` (what was asked, torch threads, library
-    versions) and train ``config`` with ``spacy train``. RETURNS: ``<output>/model-best``."""
+    versions) and train ``config`` with ``spacy train``; then, with ``calibrate`` and a
+    ``cbio_token_ner`` head, fit the temperature of its entity scores on the dev set
+    (:mod:`.calibrate`; recorded in ``run.json`` and ``model-best/calibration.json``).
+    RETURNS: ``<output>/model-best``."""
     import torch
     from spacy.cli.train import train as spacy_train
 
@@ -164,7 +168,15 @@ def train_config(config: Config, output: Path, *, profile: str, head: str, overr
     }
     srsly.write_json(output / "run.json", run_info)
     spacy_train(config_path, output, use_gpu=gpu_id)
-    return output / "model-best"
+    best = output / "model-best"
+    if calibrate and config["cbio"]["recipe"] == "transformer" and head == "token":
+        from .calibrate import calibrate_model, describe
+
+        logger.info("Fitting the temperature of the entity scores on %s", config["paths"]["dev"])
+        run_info["calibration"] = calibrate_model(best, Path(str(config["paths"]["dev"])))
+        logger.info(describe(run_info["calibration"]))
+        srsly.write_json(output / "run.json", run_info)
+    return best
 
 
 __all__ = ["MissingDataError", "TrainConfigError", "TrainInputError", "vectors_available", "build_train_config",

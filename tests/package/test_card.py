@@ -46,3 +46,19 @@ def test_usage_snippet_is_five_lines_and_every_dataset_label_has_a_meaning():
     assert len(usage_snippet("fr_cbio_ner").splitlines()) == 5
     labels = {label for spec in DATASETS.values() for label in spec.labels}
     assert labels <= set(LABEL_MEANINGS)
+
+
+def test_card_gives_the_test_ece_before_and_after_calibration_and_says_when_it_misses_the_goal():
+    assert "Not measured: no calibration record" in model_card(META)
+    fitted = {"temperature": 6.19, "fitted_on": "corpus/ner/e3c/dev.spacy", "dev_entities": 158, "skipped": None,
+              "test_ece_before": 0.374, "test_ece": 0.188, "test_entities": 871}
+    card = model_card({**META, "spacy_cbio": {**META["spacy_cbio"], "calibration": fitted}})
+    assert "temperature-scaled (T = 6.19)" in card and "(158 predicted entities)" in card
+    assert "| before temperature scaling | 0.374 |" in card and "| as packaged | 0.188 |" in card
+    assert "At 0.188 it is above 0.05" in card
+    good = model_card({**META, "spacy_cbio": {**META["spacy_cbio"], "calibration": {**fitted, "test_ece": 0.041}}})
+    assert "It is within 0.05." in good
+    skipped = {"temperature": 1.0, "fitted_on": "dev.spacy", "skipped": "3 predicted entities, fewer than 20: "
+               "temperature left at 1", "test_ece": None}
+    assert "is not calibrated: 3 predicted entities" in model_card({**META, "spacy_cbio": {**META["spacy_cbio"],
+                                                                                       "calibration": skipped}})

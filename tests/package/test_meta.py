@@ -34,6 +34,9 @@ def test_build_meta_records_data_licence_scores_and_base(tiny_pipeline, tmp_path
     assert DATASETS["quaero"].description in meta["description"]
     emea = build_meta(tiny_pipeline, "emea", "cbio_ner_emea")
     assert emea["sources"][0]["name"] == "emea" and DATASETS["emea"].description in emea["description"]
+    # train tried to calibrate on dev; the toy pipeline predicts too few entities there to fit
+    assert meta["spacy_cbio"]["calibration"]["temperature"] == 1.0
+    assert "fewer than 20" in meta["spacy_cbio"]["calibration"]["skipped"]
     # the trained pipeline's token features (tiny profile: the transformer alone, no vectors)
     assert meta["spacy_cbio"]["features"] == {"recipe": "transformer", "features": "transformer"}
 
@@ -59,3 +62,19 @@ def test_build_meta_rejects_wrong_dataset_and_non_pipeline(tiny_pipeline, tmp_pa
     assert mine["license"] == "CC BY 4.0 (training data); code MIT" and mine["sources"][0]["name"] == "mine"
     with pytest.raises(FileNotFoundError, match="meta.json"):
         build_meta(tmp_path, "quaero", "cbio_ner")
+
+
+def test_meta_records_the_fitted_temperature_and_the_test_ece(tiny_pipeline, tmp_path):
+    import shutil
+
+    model = shutil.copytree(tiny_pipeline, tmp_path / "model")
+    (model / "calibration.json").write_text(json.dumps(
+        {"temperature": 3.5, "data": "corpus/ner/quaero/dev.spacy", "n_entities": 40,
+         "before": {"ece": 0.3}, "after": {"ece": 0.06}}))
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"calibration": {"ece": 0.09, "n_entities": 120},
+                                   "calibration_uncalibrated": {"ece": 0.31, "n_entities": 120}}))
+    record = build_meta(model, "quaero", "cbio_ner", metrics_path=metrics)["spacy_cbio"]["calibration"]
+    assert record == {"temperature": 3.5, "fitted_on": "corpus/ner/quaero/dev.spacy", "dev_entities": 40,
+                      "dev_ece_before": 0.3, "dev_ece_after": 0.06, "skipped": None,
+                      "test_ece": 0.09, "test_ece_before": 0.31, "test_entities": 120}
