@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
+from flops import matmul_gflops
 from spacy_cbio.package.measure import peak_rss_mib
 
 REPO = Path(__file__).resolve().parents[1]
@@ -253,21 +254,6 @@ def profile_spacy(args, out: Path) -> None:
 
 
 # -- machine -----------------------------------------------------------------------
-def matmul_gflops(threads: int, n: int, m: int, k: int, seconds: float = 1.5) -> float:
-    """Achieved GFLOP/s of float32 (n x k) @ (k x m) with ``threads`` torch threads."""
-    import torch
-
-    torch.set_num_threads(threads)
-    a, b = torch.randn(n, k), torch.randn(k, m)
-    for _ in range(3):
-        a @ b
-    count, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        a @ b
-        count += 1
-    return 2 * n * m * k * count / (time.perf_counter() - t0) / 1e9
-
-
 def flop_bound(args, texts: List[str]) -> Dict[str, Any]:
     """FLOPs per word of the encoder (+ head) and the words/s they allow at the measured GFLOP/s."""
     from transformers import AutoConfig, AutoTokenizer

