@@ -35,6 +35,7 @@ COMMANDS = [
     ("spacy_cbio.vectors.cli", "vectors", "vectors"),
     ("spacy_cbio.train.cli", "assemble_config_cmd", "assemble-config"),
     ("spacy_cbio.train.cli", "train", "train"),
+    ("spacy_cbio.train.cli", "train_datasets_cmd", "train-datasets"),
     ("spacy_cbio.train.cli", "calibrate", "calibrate"),
     ("spacy_cbio.train.cli", "tune", "tune"),
     ("spacy_cbio.evaluate.cli", "evaluate", "evaluate"),
@@ -50,7 +51,7 @@ COMMANDS = [
 COMMAND_NAMES = [command for _, _, command in COMMANDS]
 
 # Commands that take spaCy config overrides (--section.key value), registered as `spacy train` is.
-OVERRIDE_COMMANDS = ("assemble-config", "train", "tune")
+OVERRIDE_COMMANDS = ("assemble-config", "train", "train-datasets", "tune")
 OVERRIDES_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 

@@ -20,7 +20,7 @@ from .pipeline import (MissingDataError, TrainConfigError, TrainInputError, buil
 
 # The library is .pipeline; these names stay importable from here (re-exports).
 build_config = build_train_config  # the NER config builder's former name
-__all__ = ["assemble_config_cmd", "train", "calibrate", "tune", "MissingDataError", "build_config", "build_train_config",
+__all__ = ["assemble_config_cmd", "train", "train_datasets_cmd", "calibrate", "tune", "MissingDataError", "build_config", "build_train_config",
            "check_inputs", "train_pipeline", "vectors_available"]
 
 PROFILE_HELP = "Profile: tiny, small, paper (spacy_cbio/configs/ner/profiles/), or a .cfg file."
@@ -91,6 +91,40 @@ def train(
         raise typer.Exit(1)
     except TrainInputError as err:
         raise typer.BadParameter(str(err), param_hint="--paths.transformer")
+
+
+def train_datasets_cmd(
+    ctx: typer.Context,
+    output: Path = typer.Argument(..., help="Output root: one folder per dataset (OUTPUT/<dataset>/model-best, train.log)."),
+    datasets: str = typer.Option("e3c,emea,medline,quaero,cas1,cas2", "--datasets", help="Comma-separated datasets; a non-public one (cas1, cas2) without converted data is skipped."),
+    corpus: Path = typer.Option(Path("corpus/ner"), "--corpus", help="Converted DocBins: CORPUS/<dataset>/{train,dev}.spacy."),
+    jobs: int = typer.Option(2, "--jobs", "-j", help="Trainings at once (1 on one GPU)."),
+    threads: int = typer.Option(0, "--threads", help="torch threads of each training (0: the CPU cores shared out among the jobs)."),
+) -> None:
+    """Train one NER pipeline per dataset, JOBS at a time, each in its own `train` process.
+
+    Every other option and override goes to each `train` as is (--profile, --head,
+    --paths.transformer DIR, --paths.vectors DIR, --system.seed N, --gpu-id, --no-calibrate...);
+    --paths.train and --paths.dev come from --corpus. Each training's output is in
+    OUTPUT/<dataset>/train.log; this command prints when each starts and ends. Exits 1 when a
+    training fails (after the others finish).
+    """
+    from .many import train_datasets
+
+    names = [name.strip() for name in datasets.split(",") if name.strip()]
+    if not names:
+        raise typer.BadParameter("no dataset given", param_hint="--datasets")
+    if jobs < 1:
+        raise typer.BadParameter(f"must be at least 1, not {jobs}", param_hint="--jobs")
+    try:
+        records = train_datasets(names, output, corpus, list(ctx.args), jobs=jobs, threads=threads)
+    except FileNotFoundError as err:
+        typer.secho(str(err), fg="red", err=True)
+        raise typer.Exit(1)
+    failed = [r["dataset"] for r in records if r["returncode"] != 0]
+    if failed:
+        typer.secho(f"Training failed for {', '.join(failed)}: see their train.log", fg="red", err=True)
+        raise typer.Exit(1)
 
 
 def calibrate(

@@ -1,0 +1,195 @@
+"""Train one pipeline per dataset, several at once: what the project's ``train`` step runs.
+
+Each dataset trains in its own process running the ``train`` command, its output in
+``<output>/<dataset>/train.log``. On Linux the process is a fork of this one, which has already
+imported spaCy, torch and transformers; elsewhere a fresh ``python -m spacy_cbio train``. On a small CPU, two trainings at one torch thread each finish
+sooner than the same two one after the other with two threads each: the small models' matrix
+products are too small to keep two threads busy (the results grid measures the same effect,
+``benchmarks/results_jobs.sh``). A dataset that is not public (CAS1/CAS2), with no converted
+data, is skipped with a message; a missing public dataset is an error.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DatasetRun:
+    """One dataset's training: its name, data, output folder and command line."""
+
+    dataset: str
+    train: Path
+    dev: Path
+    output: Path
+    command: List[str]
+
+    @property
+    def argv(self) -> List[str]:
+        """The ``spacy-cbio`` arguments: the command line without ``python -m spacy_cbio``."""
+        return self.command[3:]
+
+
+FORK = sys.platform.startswith("linux")
+
+
+def _train_in_child(argv: List[str], log: str) -> None:
+    """A forked child: output to ``log``, then the ``train`` command (its exit status is the child's)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    # the streams of the parent may be a caller's (a test runner's): write to the log's descriptors
+    sys.stdout = open(1, "w", encoding="utf8", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", encoding="utf8", buffering=1, closefd=False)
+    sys.argv = ["spacy-cbio", *argv]
+    from ..__main__ import main
+
+    code = 1
+    try:
+        main()
+        code = 0
+    except SystemExit as err:  # the command's exit status
+        code = err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # a fork of a worker thread: leave without multiprocessing's teardown, which would turn any
+        # status into 1 here
+        os._exit(code)
+
+
+def _start(run: DatasetRun, log: Path, handle) -> Any:
+    """Start ``run``'s training: a forked child (Linux) or a subprocess; RETURNS an object with
+    ``wait()`` returning the exit status, and ``kill()``."""
+    if FORK:
+        import multiprocessing
+
+        process = multiprocessing.get_context("fork").Process(target=_train_in_child, args=(run.argv, str(log)),
+                                                               name=f"train-{run.dataset}")
+        process.start()
+        return _Forked(process)
+    return subprocess.Popen(run.command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+class _Forked:
+    """``subprocess.Popen``'s ``wait``/``poll``/``kill`` for a ``multiprocessing.Process``."""
+
+    def __init__(self, process) -> None:
+        self.process = process
+
+    def wait(self) -> int:
+        self.process.join()
+        return self.process.exitcode
+
+    def poll(self) -> Optional[int]:
+        return self.process.exitcode
+
+    def kill(self) -> None:
+        self.process.kill()
+
+
+def optional_dataset(name: str) -> bool:
+    """Whether a dataset without converted data is skipped, not an error: one of the table's
+    non-public datasets (CAS1/CAS2, which the user must request)."""
+    from ..data.datasets import DATASETS
+
+    spec = DATASETS.get(name)
+    return spec is not None and not spec.required
+
+
+def threads_per_job(threads: int, jobs: int) -> int:
+    """torch threads of each training: ``threads`` when given, else the CPU cores shared out."""
+    if threads > 0:
+        return threads
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
+def plan(datasets: Sequence[str], output: Path, corpus: Path, args: Sequence[str], *, threads: int) -> List[DatasetRun]:
+    """The ``train`` command of each dataset: ``--paths.train/--paths.dev`` from ``corpus/<dataset>``,
+    then ``args`` (profile, head, overrides...)."""
+    runs = []
+    for name in datasets:
+        train, dev = corpus / name / "train.spacy", corpus / name / "dev.spacy"
+        command = [sys.executable, "-m", "spacy_cbio", "train", str(output / name), f"--paths.train={train}",
+                   f"--paths.dev={dev}", f"--threads={threads}", *args]
+        runs.append(DatasetRun(name, train, dev, output / name, command))
+    return runs
+
+
+def _run(run: DatasetRun, lock: threading.Lock) -> Dict[str, Any]:
+    run.output.mkdir(parents=True, exist_ok=True)
+    log = run.output / "train.log"
+    start = time.perf_counter()
+    with lock:
+        logger.info("%s: training (log: %s)", run.dataset, log)
+    with log.open("w", encoding="utf8") as handle:
+        handle.write(" ".join(run.command) + "\n")
+        handle.flush()
+        process = _start(run, log, handle)
+        try:
+            returncode = process.wait()
+        finally:
+            if process.poll() is None:  # interrupted: the training does not outlive this process
+                process.kill()
+                process.wait()
+    minutes = (time.perf_counter() - start) / 60
+    lines = log.read_text(encoding="utf8", errors="replace").splitlines()
+    with lock:
+        if returncode == 0:
+            calibrated = [line for line in lines if line.startswith("Entity scores")]
+            logger.info("%s: done in %.1f min%s", run.dataset, minutes, f"; {calibrated[-1]}" if calibrated else "")
+        else:
+            logger.error("%s: training failed (exit %s) after %.1f min; last lines of %s:\n%s", run.dataset,
+                         returncode, minutes, log, "\n".join(lines[-15:]))
+    return {"dataset": run.dataset, "returncode": returncode, "minutes": round(minutes, 2), "log": str(log)}
+
+
+def train_datasets(datasets: Sequence[str], output: Path, corpus: Path, args: Sequence[str], *, jobs: int = 1,
+                   threads: int = 0) -> List[Dict[str, Any]]:
+    """Train ``datasets`` (``jobs`` at once); RETURNS one record per dataset trained (exit status,
+    minutes, log). Raises ``FileNotFoundError`` when a public dataset has no data (before any
+    training starts)."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    per_job = threads_per_job(threads, jobs)
+    runs: List[DatasetRun] = []
+    for run in plan(datasets, Path(output), Path(corpus), args, threads=per_job):
+        if run.train.is_file() and run.dev.is_file():
+            runs.append(run)
+        elif optional_dataset(run.dataset):
+            logger.info("%s: skipped, no converted data (%s); it is not public: see `convert --%s-dir`",
+                        run.dataset, run.train.parent, run.dataset)
+        else:
+            raise FileNotFoundError(f"{run.dataset}: no {run.train} or {run.dev}: run `python -m spacy_cbio convert` first")
+    if not runs:
+        return []
+    logger.info("Training %d pipelines, %d at a time, %d torch thread(s) each: %s", len(runs), min(jobs, len(runs)),
+                per_job, ", ".join(r.dataset for r in runs))
+    if FORK:  # the children start with these imported
+        import spacy_transformers  # noqa: F401
+        import torch  # noqa: F401
+
+        from . import pipeline  # noqa: F401
+    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
+        return list(pool.map(lambda r: _run(r, lock), runs))
+
+
+__all__ = ["DatasetRun", "optional_dataset", "plan", "threads_per_job", "train_datasets"]
