@@ -173,6 +173,8 @@ def load_system(system: str, work: Path):
 def _kept_kb(nlp, texts: List[str]) -> float:
     import gc
 
+    for _ in nlp.pipe(texts, batch_size=64):  # a pass kept nowhere first: the allocators' own growth
+        pass
     gc.collect()
     before = rss_mib()
     kept = list(nlp.pipe(texts, batch_size=64))
@@ -314,6 +316,16 @@ def dev_scores(args, work: Path, systems: List[str]) -> Dict[str, Any]:
     return scores
 
 
+TRUNCATED_MARK = "†"
+
+
+def _cell(system: str, cell: str, by_cell: Dict[str, float]) -> str:
+    if cell not in by_cell:
+        return ""
+    mark = f" {TRUNCATED_MARK}" if system == "hf" and cell.startswith("long") else ""
+    return f"{by_cell[cell]:,.0f}{mark}"
+
+
 # -- goals -------------------------------------------------------------------------------
 def goals(report: Dict[str, Any]) -> List[Dict[str, Any]]:
     """Each goal of the default pipeline: the measured value, the target and whether it is met."""
@@ -323,7 +335,7 @@ def goals(report: Dict[str, Any]) -> List[Dict[str, Any]]:
         a = best.get(num, {}).get("1", {}).get(GOAL_CELL)
         b = best.get(den, {}).get("1", {}).get(GOAL_CELL)
         if a and b:
-            found.append({"goal": name, "value": round(a / b, 2), "target": f">= {at_least}x", "met": a / b >= at_least})
+            found.append({"goal": name, "value": round(a / b, 3), "target": f">= {at_least}x", "met": a / b >= at_least})
     package = report["packages"].get("fr_cbio_ner", {})
     if package:
         found.append({"goal": "fr_cbio_ner wheel size (MB)", "value": package["wheel_mb"],
@@ -385,16 +397,18 @@ def markdown(report: Dict[str, Any]) -> str:
         for system in systems:
             by_cell = best[system].get(str(threads))
             if by_cell:
-                rows.append([f"`{system}`", *[f"{by_cell[c]:,.0f}" if c in by_cell else "" for c in cells]])
+                rows.append([f"`{system}`", *[_cell(system, c, by_cell) for c in cells]])
         lines += [f"## Words/s, {threads} thread{'s' if threads > 1 else ''}", "",
                   markdown_table(rows, ["system", *cells], aligns=["l"] + ["r"] * len(cells)), ""]
+    lines += [f"({TRUNCATED_MARK}) The Hugging Face pipeline cuts each text at its encoder's "
+              "512 pieces, so on whole leaflets it reads a few percent of the words: not comparable.", ""]
     ref = best.get("fr_core_news_md", {})
     rows = []
     for system in systems:
         for threads, by_cell in best[system].items():
             base = ref.get(threads, {})
             for cell in ("short/b16", "long/b16"):
-                if cell in by_cell and cell in base:
+                if cell in by_cell and cell in base and not (system == "hf" and cell.startswith("long")):
                     rows.append([f"`{system}`", threads, cell, f"{by_cell[cell] / base[cell]:.2f}x"])
     lines += ["## Against the stock `fr_core_news_md` (tok2vec + ner)", "",
               markdown_table(rows, ["system", "threads", "texts/batch", "speed ratio"], aligns=["l", "r", "l", "r"]), ""]
@@ -430,6 +444,7 @@ def main() -> None:
     parser.add_argument("--batch1-texts", type=int, default=150, help="short texts timed at batch size 1")
     parser.add_argument("--systems", nargs="+", default=None, help="only these systems")
     parser.add_argument("--dev", action="store_true", help="also score each package on dev, fp32 and int8")
+    parser.add_argument("--render", action="store_true", help="only write BENCHMARKS.md again from --out's JSON")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--kept", action="store_true", help=argparse.SUPPRESS)
@@ -438,6 +453,13 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     if args.worker:
         print(json.dumps(worker(args)))
+        return
+    if args.render:
+        report = json.loads(Path(args.out).read_text(encoding="utf8"))
+        report["goals"] = goals(report)
+        Path(args.out).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf8")
+        Path(args.out).with_name("BENCHMARKS.md").write_text(markdown(report) + "\n", encoding="utf8")
+        print(f"wrote {Path(args.out).with_name('BENCHMARKS.md')} from {args.out}")
         return
     from spacy_cbio.reporting import hardware, library_versions
     from spacy_cbio.results.provenance import git_commit
