@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
+from flops import provenance
 from texts import emea_lines
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,6 +128,7 @@ def main() -> None:
         "latency_s": {f"p{int(q * 100)}": round(percentile(latencies, q), 3) for q in (0.5, 0.95, 0.99)} if latencies else {},
         "nlp_pipe_words_per_s": round(pipe_wps, 1), "ratio_to_nlp_pipe": round(serve_wps / pipe_wps, 3),
         "load_average": os.getloadavg(),
+        **provenance(),
     }
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n", encoding="utf8")
     print(json.dumps(report, indent=1))

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
+from flops import provenance
 from texts import emea_lines
 
 
@@ -91,6 +92,7 @@ def main() -> None:
         "ratio_spark_to_annotate": round(best["annotate"] / best["spark"], 3),
         "same_entity_count": len({r["entities"] for v in results.values() for r in v}) == 1,
         "load_average": os.getloadavg(),
+        **provenance(),
     }
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n", encoding="utf8")
     print(json.dumps(report, indent=1))

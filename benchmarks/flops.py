@@ -1,4 +1,5 @@
-"""The benchmarks' FLOP arithmetic: achieved matmul GFLOP/s, and the FLOPs per word of a pipeline."""
+"""The benchmarks' FLOP arithmetic (achieved matmul GFLOP/s, the FLOPs per word of a pipeline) and
+the provenance every benchmark record carries."""
 from __future__ import annotations
 
 import time
@@ -59,9 +60,20 @@ def pipeline_flops(nlp, texts: List[str]) -> Dict[str, Any]:
             "head_flops_per_word": round(head_per_token * tokens / words), "flops_per_word": round(total / words)}
 
 
+def provenance() -> Dict[str, Any]:
+    """The machine, the commit of the code and the library versions, for a benchmark record."""
+    from pathlib import Path
+
+    from spacy_cbio.reporting import hardware, library_versions
+    from spacy_cbio.results.provenance import git_commit
+
+    commit = git_commit(Path(__file__).resolve().parents[1]) or {}
+    return {"machine": hardware(), "commit": str(commit.get("sha", "unknown"))[:12], "versions": library_versions()}
+
+
 def bound(flops: Dict[str, Any], gflops: float) -> float:
     """Words/s the FLOPs per word allow at ``gflops`` GFLOP/s."""
     return gflops * 1e9 / flops["flops_per_word"]
 
 
-__all__ = ["matmul_gflops", "pipeline_flops", "bound"]
+__all__ = ["matmul_gflops", "pipeline_flops", "provenance", "bound"]
