@@ -174,8 +174,10 @@ def train_datasets(datasets: Sequence[str], output: Path, corpus: Path, args: Se
         if run.train.is_file() and run.dev.is_file():
             runs.append(run)
         elif optional_dataset(run.dataset):
-            logger.info("%s: skipped, no converted data (%s); it is not public: see `convert --%s-dir`",
-                        run.dataset, run.train.parent, run.dataset)
+            from .pipeline import data_help
+
+            logger.info("%s: skipped, no converted data (%s): %s", run.dataset, run.train.parent,
+                        data_help([str(run.train)]))
         else:
             raise FileNotFoundError(f"{run.dataset}: no {run.train} or {run.dev}: run `python -m spacy_cbio convert` first")
     if not runs:

@@ -19,8 +19,10 @@ def test_threads_are_shared_out_and_each_dataset_gets_its_data(monkeypatch, tmp_
     assert run.command[1:3] == ["-m", "spacy_cbio"]
 
 
-def test_missing_public_data_is_an_error_and_missing_cas_is_skipped(tmp_path):
-    assert many.train_datasets(["cas1", "cas2"], tmp_path / "out", tmp_path / "corpus", []) == []
+def test_missing_public_data_is_an_error_and_missing_cas_is_skipped(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="spacy_cbio"):
+        assert many.train_datasets(["cas1", "cas2"], tmp_path / "out", tmp_path / "corpus", []) == []
+    assert "cas1: skipped" in caplog.text and "deft.lisn.upsaclay.fr" in caplog.text  # where to ask for it
     with pytest.raises(FileNotFoundError, match="emea: no"):
         many.train_datasets(["cas1", "emea"], tmp_path / "out", tmp_path / "corpus", [])
     result = runner.invoke(app, ["train-datasets", str(tmp_path / "out"), "--datasets", "e3c", "--corpus", str(tmp_path)])
