@@ -68,7 +68,7 @@ def _copy_project(dest: Path) -> Path:
 
 def _run_all(project: Path, data_root: Path, name: str = "all") -> Tuple[Set[str], str]:
     """Run the ``all`` workflow (or one command, ``name``); RETURNS the commands that ran (not
-    skipped) and the output."""
+    skipped) and the output (stdout, then stderr, where the commands' log messages go)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "PYTHONDONTWRITEBYTECODE": "1"}
     # `python -m spacy project run`, each command forked from a process that has already imported
@@ -82,7 +82,7 @@ def _run_all(project: Path, data_root: Path, name: str = "all") -> Tuple[Set[str
     skipped = set(re.findall(r"Skipping '([\w-]+)': nothing changed", result.stdout))
     names = set(ALL) if name == "all" else {name}
     assert skipped <= names
-    return names - skipped, result.stdout
+    return names - skipped, result.stdout + result.stderr
 
 
 _TINY_RUN: dict = {}
