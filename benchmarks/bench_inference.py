@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-from flops import matmul_gflops
+from flops import forward_timer, matmul_gflops
+from spacy_cbio.components.quantize import hf_model
 from spacy_cbio.package.measure import peak_rss_mib
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,15 +154,6 @@ def build_pipelines(work: Path, encoder: Path, corpus: Path, threads: int = 1, t
 
 
 # -- one system, in its own process ---------------------------------------------------------
-def _forward_timer(module) -> List[float]:
-    """Sum the wall time of ``module``'s forward calls into the returned one-item list."""
-    total = [0.0]
-    starts: List[float] = []
-    module.register_forward_pre_hook(lambda *_: starts.append(time.perf_counter()))
-    module.register_forward_hook(lambda *_: total.__setitem__(0, total[0] + time.perf_counter() - starts.pop()))
-    return total
-
-
 def worker(system: str, args) -> Dict[str, Any]:
     import torch
 
@@ -181,7 +173,7 @@ def worker(system: str, args) -> Dict[str, Any]:
         assert model.config.num_labels == facts["n_tags"]
         model.eval()
         nlp = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="simple", device=-1)
-        forward = _forward_timer(model)
+        forward = forward_timer(model)
 
         def run(batch: List[str]) -> int:
             return sum(len(ents) for ents in nlp(batch, batch_size=args.batch_size))
@@ -190,7 +182,7 @@ def worker(system: str, args) -> Dict[str, Any]:
 
         nlp = spacy.load(work / system)
         if system == "spacy_trf":
-            forward = _forward_timer(nlp.get_pipe("transformer").model.layers[0].shims[0]._model)
+            forward = forward_timer(hf_model(nlp))
 
         def run(batch: List[str]) -> int:
             return sum(len(doc.ents) for doc in nlp.pipe(batch, batch_size=args.batch_size))

@@ -41,7 +41,8 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict, List
 
-from flops import bound, matmul_gflops, pipeline_flops
+from flops import bound, forward_timer, matmul_gflops, pipeline_flops
+from spacy_cbio.components.quantize import hf_model
 from spacy_cbio.package.measure import peak_rss_mib
 from texts import emea_leaflets, emea_lines
 
@@ -115,7 +116,7 @@ def build_hf(site: Path, work: Path) -> Path:
     nlp = spacy.load("fr_cbio_ner")
     ner = nlp.get_pipe("ner")
     tags = list(ner.tags)
-    encoder = nlp.get_pipe("transformer").model.layers[0].shims[0]._model
+    encoder = hf_model(nlp)
     tokenizer = nlp.get_pipe("transformer").model.tokenizer
     hidden = encoder.config.hidden_size
     hf = AutoModelForTokenClassification.from_config(
@@ -238,18 +239,9 @@ def worker(args) -> Dict[str, Any]:
     return result
 
 
-def _forward_timer(module) -> List[float]:
-    """Sum the wall time of ``module``'s forward calls into the returned one-item list."""
-    total = [0.0]
-    starts: List[float] = []
-    module.register_forward_pre_hook(lambda *_: starts.append(time.perf_counter()))
-    module.register_forward_hook(lambda *_: total.__setitem__(0, total[0] + time.perf_counter() - starts.pop()))
-    return total
-
-
 def time_split(nlp, texts: List[str], batch_size: int) -> Dict[str, float]:
     """Seconds spent in the tokenizer, each component and the transformer's forward pass, one pass."""
-    forward = _forward_timer(nlp.get_pipe("transformer").model.layers[0].shims[0]._model)
+    forward = forward_timer(hf_model(nlp))
     t0 = time.perf_counter()
     docs = [nlp.make_doc(t) for t in texts]
     split = {"tokenizer": time.perf_counter() - t0}

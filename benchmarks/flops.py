@@ -1,5 +1,5 @@
-"""The benchmarks' FLOP arithmetic (achieved matmul GFLOP/s, the FLOPs per word of a pipeline) and
-the provenance every benchmark record carries."""
+"""The benchmarks' FLOP arithmetic (achieved matmul GFLOP/s, the FLOPs per word of a pipeline),
+the transformer's forward-pass timer, and the provenance every benchmark record carries."""
 from __future__ import annotations
 
 import time
@@ -21,6 +21,15 @@ def matmul_gflops(threads: int, n: int, m: int, k: int, seconds: float = 1.5) ->
     return 2 * n * m * k * count / (time.perf_counter() - t0) / 1e9
 
 
+def forward_timer(module) -> List[float]:
+    """Sum the wall time of ``module``'s forward calls into the returned one-item list."""
+    total = [0.0]
+    starts: List[float] = []
+    module.register_forward_pre_hook(lambda *_: starts.append(time.perf_counter()))
+    module.register_forward_hook(lambda *_: total.__setitem__(0, total[0] + time.perf_counter() - starts.pop()))
+    return total
+
+
 def pipeline_flops(nlp, texts: List[str]) -> Dict[str, Any]:
     """FLOPs of a spacy-cbio pipeline (transformer + ``cbio_token_ner``) over ``texts``.
 
@@ -30,9 +39,10 @@ def pipeline_flops(nlp, texts: List[str]) -> Dict[str, Any]:
     NER head, per spaCy token: ``2 |W|`` for every weight matrix ``W`` of its model (the static
     Tok2Vec's projections and window encoder, the output layer); embedding lookups cost none.
     """
+    from spacy_cbio.components.quantize import hf_model
+
     trf = nlp.get_pipe("transformer")
-    encoder = trf.model.layers[0].shims[0]._model
-    cfg = encoder.config
+    cfg = hf_model(nlp).config
     tokenizer = trf.model.tokenizer
     get_spans = trf.model.attrs["get_spans"]
     d, f, layers = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers
@@ -76,4 +86,4 @@ def bound(flops: Dict[str, Any], gflops: float) -> float:
     return gflops * 1e9 / flops["flops_per_word"]
 
 
-__all__ = ["matmul_gflops", "pipeline_flops", "provenance", "bound"]
+__all__ = ["matmul_gflops", "forward_timer", "pipeline_flops", "provenance", "bound"]
