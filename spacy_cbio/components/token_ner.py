@@ -57,11 +57,17 @@ if not Span.has_extension("score"):
     Span.set_extension("score", default=None)
 
 
+def check_temperature(temperature: float) -> float:
+    """``temperature`` as a float; ``ValueError`` unless it is a positive, finite number."""
+    if not temperature > 0 or not numpy.isfinite(temperature):
+        raise ValueError(f"temperature must be a positive number, not {temperature!r}")
+    return float(temperature)
+
+
 def temper(probs: numpy.ndarray, temperature: float) -> numpy.ndarray:
     """Temperature-scaled probabilities ``softmax(log(probs) / temperature)`` per row (``[n, n_tags]``);
     ``probs`` itself at temperature 1."""
-    if temperature <= 0 or not numpy.isfinite(temperature):
-        raise ValueError(f"temperature must be a positive number, not {temperature!r}")
+    check_temperature(temperature)
     if temperature == 1.0:
         return probs
     logits = numpy.log(numpy.asarray(probs, dtype="float64") + LOG_EPS) / temperature
@@ -166,8 +172,7 @@ class TokenNER(TrainablePipe):
 
     def set_temperature(self, temperature: float) -> None:
         """Set the temperature of the entity scores (see :func:`temper`); decoding does not change."""
-        temper(numpy.ones((1, 1), dtype="float32"), float(temperature))  # validates
-        self.cfg["temperature"] = float(temperature)
+        self.cfg["temperature"] = check_temperature(temperature)
 
     def add_label(self, label: str) -> int:
         """Add an entity label. RETURNS 0 if it was present, else 1."""

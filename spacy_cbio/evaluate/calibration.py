@@ -11,18 +11,24 @@ are right.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from spacy.tokens import Doc
 from spacy.training import Example
 
 N_BINS = 10
+
+
+def entity_keys(doc: Doc) -> Set[Tuple[int, int, str]]:
+    """``(start_char, end_char, label)`` of every entity of ``doc``: what a strict match compares."""
+    return {(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents}
 
 
 def scored_entities(examples: Iterable[Example]) -> List[Tuple[float, bool]]:
     """``(span._.score, correct)`` for every predicted entity that has a score."""
     pairs: List[Tuple[float, bool]] = []
     for eg in examples:
-        gold = {(ent.start_char, ent.end_char, ent.label_) for ent in eg.reference.ents}
+        gold = entity_keys(eg.reference)
         for ent in eg.predicted.ents:
             score = getattr(ent._, "score", None) if ent.has_extension("score") else None
             if score is None:
@@ -36,7 +42,7 @@ def uncalibrated_entities(examples: Iterable[Example]) -> List[Tuple[float, bool
     its ``attrs["uncalibrated_scores"]`` (``cbio_token_ner``'s); ``[]`` without such a group."""
     pairs: List[Tuple[float, bool]] = []
     for eg in examples:
-        gold = {(ent.start_char, ent.end_char, ent.label_) for ent in eg.reference.ents}
+        gold = entity_keys(eg.reference)
         for group in eg.predicted.spans.values():
             raw = group.attrs.get("uncalibrated_scores")
             if raw is None:
@@ -111,5 +117,5 @@ def plot_reliability(table: Optional[Dict[str, Any]], path: Path, title: str = "
     return path
 
 
-__all__ = ["N_BINS", "scored_entities", "uncalibrated_entities", "reliability", "calibration", "uncalibrated",
+__all__ = ["N_BINS", "entity_keys", "scored_entities", "uncalibrated_entities", "reliability", "calibration", "uncalibrated",
            "plot_reliability"]

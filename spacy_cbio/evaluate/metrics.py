@@ -22,6 +22,11 @@ from .calibration import calibration, uncalibrated
 PathLike = Union[str, Path]
 
 
+def gold_token_doc(vocab, reference: Doc) -> Doc:
+    """A new, unannotated ``Doc`` with ``reference``'s tokens and spaces (the corpus tokenization)."""
+    return Doc(vocab, words=[t.text for t in reference], spaces=[bool(t.whitespace_) for t in reference])
+
+
 def predict_examples(
     nlp, references: Sequence[Doc], *, gold_tokens: bool = True, batch_size: int = 8, progress: bool = True
 ) -> List[Example]:
@@ -30,10 +35,7 @@ def predict_examples(
     gold_tokens: predict on the reference tokens (corpus tokenization), else re-tokenize.
     """
     if gold_tokens:
-        inputs: Iterable = (
-            Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref])
-            for ref in references
-        )
+        inputs: Iterable = (gold_token_doc(nlp.vocab, ref) for ref in references)
     else:
         inputs = (ref.text for ref in references)
     predicted = nlp.pipe(inputs, batch_size=batch_size)
@@ -159,4 +161,4 @@ def summary_table(metrics_dir: PathLike) -> str:
             "`docs/results/<profile>/RESULTS.md` (`spacy project run results`).\n")
 
 
-__all__ = ["predict_examples", "evaluate_examples", "score_pipeline", "format_table", "mean_std", "aggregate", "summary_table"]
+__all__ = ["gold_token_doc", "predict_examples", "evaluate_examples", "score_pipeline", "format_table", "mean_std", "aggregate", "summary_table"]

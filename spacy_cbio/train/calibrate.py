@@ -2,8 +2,8 @@
 
 ``cbio_token_ner`` scores an entity with the mean (or min) probability of its tokens' tags.
 Those probabilities come from a softmax trained for tagging, and are overconfident as entity
-scores (an expected calibration error of 0.20 to 0.38 on the small profile's dev sets). One temperature ``T`` per pipeline rescales the tag probabilities to
-``softmax(log(p) / T)`` (:func:`spacy_cbio.components.token_ner.temper`). It is fitted on the
+scores (an expected calibration error of 0.20 to 0.38 on the small profile's dev sets). One
+temperature ``T`` per pipeline rescales the tag probabilities to ``softmax(log(p) / T)`` (:func:`spacy_cbio.components.token_ner.temper`). It is fitted on the
 dev set by minimising the log loss of the entity scores against strict correctness (same
 label, same offsets), the standard recipe of Guo et al. (2017) applied at the entity level.
 A positive ``T`` keeps every decoded tag, so the entities, and every F1, stay the same.
@@ -13,7 +13,6 @@ A positive ``T`` keeps every decoded tag, so the entities, and every F1, stay th
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
@@ -26,9 +25,8 @@ from spacy.training.iob_utils import biluo_tags_to_spans, iob_to_biluo
 from spacy.util import minibatch
 
 from ..components.token_ner import TokenNER, temper
-from ..evaluate.calibration import reliability
-
-logger = logging.getLogger(__name__)
+from ..evaluate.calibration import entity_keys, reliability
+from ..evaluate.metrics import gold_token_doc
 
 # Fewer predicted dev entities than this: too few to fit, the temperature stays 1.
 MIN_ENTITIES = 20
@@ -78,12 +76,10 @@ def entity_probabilities(nlp: Language, references: Sequence[Doc], name: str, *,
     rows, ids, lengths, correct = [], [], [], []
     with nlp.select_pipes(enable=upstream):
         for batch in minibatch(references, batch_size):
-            inputs = [Doc(nlp.vocab, words=[t.text for t in ref], spaces=[bool(t.whitespace_) for t in ref])
-                      for ref in batch]
-            docs = list(nlp.pipe(inputs, batch_size=batch_size))
+            docs = list(nlp.pipe([gold_token_doc(nlp.vocab, ref) for ref in batch], batch_size=batch_size))
             for doc, ref, probs in zip(docs, batch, ner.predict(docs)):
                 tag_ids, _ = ner.decode(probs)
-                gold = {(ent.start_char, ent.end_char, ent.label_) for ent in ref.ents}
+                gold = entity_keys(ref)
                 for span in biluo_tags_to_spans(doc, iob_to_biluo([tags[i] for i in tag_ids])):
                     rows.append(probs[span.start : span.end])
                     ids.append(tag_ids[span.start : span.end])

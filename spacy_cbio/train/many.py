@@ -2,10 +2,10 @@
 
 Each dataset trains in its own process running the ``train`` command, its output in
 ``<output>/<dataset>/train.log``. On Linux the process is a fork of this one, which has already
-imported spaCy, torch and transformers; elsewhere a fresh ``python -m spacy_cbio train``. On a small CPU, two trainings at one torch thread each finish
-sooner than the same two one after the other with two threads each: the small models' matrix
-products are too small to keep two threads busy (the results grid measures the same effect,
-``benchmarks/results_jobs.sh``). A dataset that is not public (CAS1/CAS2), with no converted
+imported spaCy, torch and transformers; elsewhere a fresh ``python -m spacy_cbio train``. On a
+small CPU, two trainings at one torch thread each finish sooner than the same two one after the
+other with two threads each: the small models' matrix products are too small to keep two
+threads busy (the results grid measures the same effect, ``benchmarks/results_jobs.sh``). A dataset that is not public (CAS1/CAS2), with no converted
 data, is skipped with a message; a missing public dataset is an error.
 """
 from __future__ import annotations
