@@ -7,7 +7,7 @@ machine without CUDA the processes form a CPU gloo group. Note that
 ``accelerate launch --cpu --num_processes 2`` starts ONE process unless
 mpirun is set up.) The probes (sample numbers per rank, files opened for
 writing, a kill after a checkpoint) come from ``_ddp_entry.py``, which runs
-the same CLI.
+the same CLI. The killed torchrun run is resumed under ``accelerate launch``.
 """
 from __future__ import annotations
 
@@ -79,11 +79,11 @@ def runs(corpora, tiny_hf_model_dir, tmp_path_factory):
     out["after_kill"] = sorted(p.name for p in (tmp / "resumed").iterdir())
     out["after_kill_ckpts"] = sorted(p.name for p in (tmp / "resumed" / "checkpoints").glob("checkpoint-*"))
     out["after_kill_ckpt4"] = sorted(p.name for p in (tmp / "resumed" / "checkpoints" / "checkpoint-4").iterdir())
-    resumed = _launch("torchrun", ["-m", "spacy_cbio", *common, tmp / "resumed", "--init", tiny_hf_model_dir,
-                                   "--resume"])
+    # resumed with the real CLI under the other launcher: accelerate's must go on exactly where
+    # torchrun's left off, so one resume checks both (a launch costs ~20 s of imports on 2 cores)
+    resumed = _launch("accelerate", ["-m", "spacy_cbio", *common, tmp / "resumed", "--init", tiny_hf_model_dir,
+                                     "--resume"])
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    acc = _launch("accelerate", ["-m", "spacy_cbio", *common, tmp / "accelerate", "--init", tiny_hf_model_dir])
-    assert acc.returncode == 0, acc.stderr[-3000:]
     return out
 
 
@@ -151,9 +151,9 @@ def test_killed_two_process_run_resumes(runs):
     assert steps == sorted(set(steps))  # the killed run's records are not repeated
 
 
-def test_accelerate_launch_trains_the_same_model_as_torchrun(runs):
-    tmp = runs["tmp"]
-    info = _info(tmp / "accelerate")
+def test_accelerate_launch_resumes_a_torchrun_run_with_the_same_setup(runs):
+    """The resumed run above went on under ``accelerate launch``: the same world, effective batch
+    and final weights as the uninterrupted torchrun run (test_killed_two_process_run_resumes)."""
+    info = _info(runs["tmp"] / "resumed")
     assert info["world_size"] == WORLD and info["effective_batch"] == EFFECTIVE
-    a, b = load_file(tmp / "full" / "model.safetensors"), load_file(tmp / "accelerate" / "model.safetensors")
-    assert all(torch.equal(a[name], b[name]) for name in a)
+    assert info["hardware"]["world_size"] == WORLD

@@ -11,7 +11,9 @@ import optuna
 import pytest
 import srsly
 from optuna.trial import TrialState
+from typer.testing import CliRunner
 
+from spacy_cbio.__main__ import app
 from spacy_cbio.train.config import assemble_config
 from spacy_cbio.train.testing import write_toy_corpus
 from spacy_cbio.train.tune import BATCH_KEY, LEARN_RATE_KEY, PAPER_VALUES, SEARCH_SPACE, WARMUP_KEY, run_trial
@@ -100,10 +102,11 @@ def test_killed_study_resumes(tmp_path, tiny_hf_model_dir):
     config = assemble_config(out / "best.cfg", overrides={**paths, "paths.transformer": str(tiny_hf_model_dir)})
     assert config["training"]["batcher"]["size"] == best["best_values"][BATCH_KEY]
     assert config["training"]["optimizer"]["learn_rate"]["initial_rate"] == pytest.approx(best["best_values"][LEARN_RATE_KEY])
-    # nothing left to do: a third call runs no trial
-    again = subprocess.run(_tune_command(out, paths, tiny_hf_model_dir), env=env, capture_output=True, text=True,
-                           timeout=600)
-    assert again.returncode == 0 and "Trial " not in (again.stdout + again.stderr).replace("Best trial", "")
+    # nothing left to do: a third call (in this process) adds no trial
+    again = CliRunner().invoke(app, _tune_command(out, paths, tiny_hf_model_dir)[3:])
+    assert again.exit_code == 0, again.output
+    after = optuna.load_study(study_name="toy", storage=storage)
+    assert len(after.trials) == len(study.trials)  # the killed trial, marked failed, and the 3 counted
     assert best["chosen_on"]["split"] == "dev" and best["chosen_on"]["dataset"] == "toy"
 
 
@@ -114,11 +117,11 @@ def test_cnn_study_tunes_its_own_space_on_dev(tmp_path):
 
     paths = write_toy_corpus(tmp_path / "toy")
     out = tmp_path / "cnn-study"
-    command = [sys.executable, "-m", "spacy_cbio", "tune", str(out), "--recipe", "cnn", "--n-trials", "2",
+    command = ["tune", str(out), "--recipe", "cnn", "--n-trials", "2",
                "--threads", "1", "--paths.train", paths["paths.train"], "--paths.dev", paths["paths.dev"],
                "--training.max_steps", "4", "--training.eval_frequency", "2"]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = CliRunner().invoke(app, command)  # in this process: the CNN study needs no fresh one
+    assert result.exit_code == 0, result.output
     best = srsly.read_json(out / "best.json")
     assert best["recipe"] == "cnn" and best["chosen_on"]["split"] == "dev"
     assert set(best["best_values"]) == {"training.optimizer.learn_rate", "training.dropout",
