@@ -4,6 +4,10 @@ Records are ``<output>/runs/<model>/<dataset>/seed<k>.json``. A run whose record
 the same key (its config and the contents of its inputs: DocBins, vectors, transformer
 weights, tune record) is skipped, so a killed workflow resumes where it stopped and a changed
 model, profile or input reruns only what it changes. Selection runs are scored on dev only.
+
+Each run trains and scores in a child process (:func:`spacy_cbio.train.child.start_command`: on
+Linux a fork of the job process, which has already imported the stack), so torch never runs in
+the process that forks the next one.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import srsly
 
 from ..reporting import NER_LIBRARIES, hardware, library_versions
+from ..train.child import start_command
 from ..train.pipeline import build_train_config, check_inputs
 from .grid import PHASES, Grid, Run, record_name, train_overrides
 from .provenance import git_commit, input_hash, run_key
@@ -37,7 +42,7 @@ class RunError(RuntimeError):
 
 
 # the training process of this (job) process, stopped with it (see _stop_training_and_exit)
-_TRAINING: Optional[subprocess.Popen] = None
+_TRAINING: Optional[Any] = None
 
 
 def record_path(output: Path, run: Run) -> Path:
@@ -169,26 +174,41 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
     model_dir.mkdir(parents=True)
     log = model_dir / "train.log"
     command = train_command(grid, run, model_dir, gpu_id=gpu_id, threads=threads, train_data=train_data)
+    log.write_text(" ".join(command) + "\n", encoding="utf8")
+    scores_file = model_dir / "scores.json"
+    splits = {split: grid.data(run.dataset, split) for split in run.splits}
+
+    def score_in_child() -> None:  # a forked training scores its model too: torch stays out of this process
+        started = time.perf_counter()
+        scores = {split: score(model_dir / "model-best", data, gpu_id) for split, data in splits.items()}
+        srsly.write_json(scores_file, {"scores": scores, "eval_wall_s": time.perf_counter() - started})
+
+    # 0 threads is torch's default: this process's, which a forked child would not inherit
+    resolved = train_command(grid, run, model_dir, gpu_id=gpu_id, threads=threads or _torch_threads(),
+                             train_data=train_data)
     start = time.perf_counter()
-    with log.open("w", encoding="utf8") as handle:
-        handle.write(" ".join(command) + "\n")
-        handle.flush()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        global _TRAINING
-        _TRAINING = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
-        try:
-            returncode = _TRAINING.wait()
-        finally:
-            if _TRAINING.poll() is None:  # interrupted here: the training does not outlive this process
-                _TRAINING.kill()
-                _TRAINING.wait()
-            _TRAINING = None
-    train_s = time.perf_counter() - start
+    global _TRAINING
+    _TRAINING, forked = start_command(resolved, log, then=score_in_child, name=f"train-{run.key}")
+    try:
+        returncode = _TRAINING.wait()
+    finally:
+        if _TRAINING.poll() is None:  # interrupted here: the training does not outlive this process
+            _TRAINING.kill()
+            _TRAINING.wait()
+        _TRAINING = None
+    elapsed = time.perf_counter() - start
     if returncode != 0 or not (model_dir / "model-best").is_dir():
         tail = "".join(log.read_text(encoding="utf8", errors="replace").splitlines(True)[-15:])
         raise RunError(f"{run.key}: training failed (exit {returncode}); log {log}:\n{tail}")
-    start = time.perf_counter()
-    scores = {split: score(model_dir / "model-best", grid.data(run.dataset, split), gpu_id) for split in run.splits}
+    if forked:
+        scored = srsly.read_json(scores_file)
+        scores, eval_s = scored["scores"], scored["eval_wall_s"]
+    else:
+        started = time.perf_counter()
+        scores = {split: score(model_dir / "model-best", data, gpu_id) for split, data in splits.items()}
+        eval_s = time.perf_counter() - started
+        elapsed += eval_s
+    train_s = elapsed - eval_s
     record = {
         "model": run.model.name,
         "dataset": run.dataset,
@@ -207,7 +227,7 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
         **scores,
         "temperature": _temperature(model_dir),
         "train_wall_s": round(train_s, 1),
-        "eval_wall_s": round(time.perf_counter() - start, 1),
+        "eval_wall_s": round(eval_s, 1),
         "key": key,
         "config_hash": digest,
         "inputs": inputs,
@@ -232,6 +252,12 @@ def _temperature(model_dir: Path) -> Optional[float]:
     info = model_dir / "run.json"
     calibration = srsly.read_json(info).get("calibration") if info.is_file() else None
     return calibration["temperature"] if calibration else None
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _portable(command: List[str]) -> List[str]:

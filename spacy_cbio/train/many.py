@@ -1,25 +1,27 @@
 """Train one pipeline per dataset, several at once: what the project's ``train`` step runs.
 
 Each dataset trains in its own process running the ``train`` command, its output in
-``<output>/<dataset>/train.log``. On Linux the process is a fork of this one, which has already
-imported spaCy, torch and transformers; elsewhere a fresh ``python -m spacy_cbio train``. On a
-small CPU, two trainings at one torch thread each finish sooner than the same two one after the
-other with two threads each: the small models' matrix products are too small to keep two
-threads busy (the results grid measures the same effect, ``benchmarks/results_jobs.sh``). A dataset that is not public (CAS1/CAS2), with no converted
-data, is skipped with a message; a missing public dataset is an error.
+``<output>/<dataset>/train.log`` (:func:`spacy_cbio.train.child.start_command`: a fork of this
+process on Linux, which has already imported spaCy, torch and transformers). On a small CPU, two
+trainings at one torch thread each finish sooner than the same two one after the other with two
+threads each: the small models' matrix products are too small to keep two threads busy (the
+results grid measures the same effect, ``benchmarks/results_jobs.sh``). A dataset that is not
+public (CAS1/CAS2), with no converted data, is skipped with a message; a missing public dataset
+is an error.
 """
 from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Sequence
+
+from .child import FORK, start_command
 
 logger = logging.getLogger(__name__)
 
@@ -38,71 +40,6 @@ class DatasetRun:
     def argv(self) -> List[str]:
         """The ``spacy-cbio`` arguments: the command line without ``python -m spacy_cbio``."""
         return self.command[3:]
-
-
-FORK = sys.platform.startswith("linux")
-
-
-def _train_in_child(argv: List[str], log: str) -> None:
-    """A forked child: output to ``log``, then the ``train`` command (its exit status is the child's)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    # the streams of the parent may be a caller's (a test runner's): write to the log's descriptors
-    sys.stdout = open(1, "w", encoding="utf8", buffering=1, closefd=False)
-    sys.stderr = open(2, "w", encoding="utf8", buffering=1, closefd=False)
-    sys.argv = ["spacy-cbio", *argv]
-    from ..__main__ import main
-
-    code = 1
-    try:
-        main()
-        code = 0
-    except SystemExit as err:  # the command's exit status
-        code = err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # a fork of a worker thread: leave without multiprocessing's teardown, which would turn any
-        # status into 1 here
-        os._exit(code)
-
-
-def _start(run: DatasetRun, log: Path, handle) -> Any:
-    """Start ``run``'s training: a forked child (Linux) or a subprocess; RETURNS an object with
-    ``wait()`` returning the exit status, and ``kill()``."""
-    if FORK:
-        import multiprocessing
-
-        process = multiprocessing.get_context("fork").Process(target=_train_in_child, args=(run.argv, str(log)),
-                                                               name=f"train-{run.dataset}")
-        process.start()
-        return _Forked(process)
-    return subprocess.Popen(run.command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-
-class _Forked:
-    """``subprocess.Popen``'s ``wait``/``poll``/``kill`` for a ``multiprocessing.Process``."""
-
-    def __init__(self, process) -> None:
-        self.process = process
-
-    def wait(self) -> int:
-        self.process.join()
-        return self.process.exitcode
-
-    def poll(self) -> Optional[int]:
-        return self.process.exitcode
-
-    def kill(self) -> None:
-        self.process.kill()
 
 
 def optional_dataset(name: str) -> bool:
@@ -139,16 +76,14 @@ def _run(run: DatasetRun, lock: threading.Lock) -> Dict[str, Any]:
     start = time.perf_counter()
     with lock:
         logger.info("%s: training (log: %s)", run.dataset, log)
-    with log.open("w", encoding="utf8") as handle:
-        handle.write(" ".join(run.command) + "\n")
-        handle.flush()
-        process = _start(run, log, handle)
-        try:
-            returncode = process.wait()
-        finally:
-            if process.poll() is None:  # interrupted: the training does not outlive this process
-                process.kill()
-                process.wait()
+    log.write_text(" ".join(run.command) + "\n", encoding="utf8")
+    process, _ = start_command(run.command, log, name=f"train-{run.dataset}")
+    try:
+        returncode = process.wait()
+    finally:
+        if process.poll() is None:  # interrupted: the training does not outlive this process
+            process.kill()
+            process.wait()
     minutes = (time.perf_counter() - start) / 60
     lines = log.read_text(encoding="utf8", errors="replace").splitlines()
     with lock:
@@ -184,7 +119,7 @@ def train_datasets(datasets: Sequence[str], output: Path, corpus: Path, args: Se
         return []
     logger.info("Training %d pipelines, %d at a time, %d torch thread(s) each: %s", len(runs), min(jobs, len(runs)),
                 per_job, ", ".join(r.dataset for r in runs))
-    if FORK:  # the children start with these imported
+    if FORK:  # the forked children start with these imported
         import spacy_transformers  # noqa: F401
         import torch  # noqa: F401
 

@@ -2,7 +2,6 @@
 tests, effects, provenance keys, and a real toy grid run."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from spacy_cbio.results.grid import GridError, load_grid, train_overrides
 from spacy_cbio.results.provenance import content_hash, input_hash, run_key
 from spacy_cbio.results.report import (ProtocolError, build_report, check_protocol, paired_stats, seed_table,
                                        write_report)
-from spacy_cbio.results.run import record_path
 from spacy_cbio.train.testing import write_toy_corpus
 
 GRID_HEAD = """
@@ -489,17 +487,18 @@ def test_job_threads_share_the_cores(monkeypatch):
     assert job_threads(16, 0) == 1 and job_threads(2, 3) == 3
 
 
-def _processes_naming(text: str) -> list:
+def _alive(processes: list) -> list:
+    """Those of ``processes`` still running (a zombie waiting to be reaped has stopped)."""
     import psutil
 
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
+    alive = []
+    for process in processes:
         try:
-            if any(text in part for part in process.info["cmdline"] or []):
-                found.append(process.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(process)
+        except psutil.NoSuchProcess:
             continue
-    return found
+    return alive
 
 
 def test_killed_parallel_run_leaves_no_training_behind(tmp_path, tiny_hf_model_dir):
@@ -509,6 +508,8 @@ def test_killed_parallel_run_leaves_no_training_behind(tmp_path, tiny_hf_model_d
     import subprocess
     import sys
     import time
+
+    import psutil
 
     grid = _toy_grid_file(tmp_path, tiny_hf_model_dir)
     grid.write_text(grid.read_text(encoding="utf8").replace("training.max_steps = 4", "training.max_steps = 100000"),
@@ -521,13 +522,15 @@ def test_killed_parallel_run_leaves_no_training_behind(tmp_path, tiny_hf_model_d
     while not all(log.is_file() for log in logs) and time.monotonic() < deadline and parent.poll() is None:
         time.sleep(0.5)
     assert all(log.is_file() for log in logs), "both trainings should have started"
-    assert len(_processes_naming(str(out))) >= 3  # results-run and two trainings
+    time.sleep(1)  # the trainings' processes start right after their logs
+    descendants = psutil.Process(parent.pid).children(recursive=True)
+    assert len(_alive(descendants)) >= 4  # two job processes and their two trainings
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     deadline = time.monotonic() + 60
-    while _processes_naming(str(out)) and time.monotonic() < deadline:
+    while _alive(descendants) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert _processes_naming(str(out)) == []
+    assert _alive(descendants) == []
     assert not list(out.glob("runs/*/*/*.json"))  # nothing finished, nothing half-written
 
 
