@@ -249,9 +249,8 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
 
 def _temperature(model_dir: Path) -> Optional[float]:
     """The entity scores' temperature fitted on dev by ``train`` (``None``: not calibrated)."""
-    info = model_dir / "run.json"
-    calibration = srsly.read_json(info).get("calibration") if info.is_file() else None
-    return calibration["temperature"] if calibration else None
+    fitted = model_dir / "model-best" / "calibration.json"
+    return srsly.read_json(fitted).get("temperature") if fitted.is_file() else None
 
 
 def _torch_threads() -> int:

@@ -327,6 +327,8 @@ def test_results_run_and_report_on_toy_grid(tmp_path, tiny_hf_model_dir):
     assert report["phase"] == "report" and 0.0 <= report["test"]["f"] <= 1.0
     assert report["steps"] == 4 and report["versions"]["spacy"] and report["hardware"]["cpu_cores"]
     trf_report = srsly.read_json(out / "runs" / "trf" / "toy" / "seed1.json")
+    # train fits the token head's temperature on dev (1 when too few entities); the CNN has none
+    assert report["temperature"] is None and trf_report["temperature"] > 0
     for split in ("dev", "test"):  # the entity scores' ECE (None: the CNN's ner gives no span._.score)
         assert report[split]["ece"] is None
         assert trf_report[split]["ece"] is None or 0.0 <= trf_report[split]["ece"] <= 1.0
