@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from spacy_cbio.__main__ import COMMAND_NAMES, app, make_app
@@ -34,9 +35,13 @@ def test_a_command_run_imports_only_its_module(tmp_path):
     assert out.strip().splitlines()[-1] == "['spacy_cbio.evaluate.cli']"
 
 
-def test_unknown_command_is_a_clear_error():
-    result = subprocess.run([sys.executable, "-m", "spacy_cbio", "no-such-command"], capture_output=True, text=True)
-    assert result.returncode == 2 and "No such command" in result.stderr
+def test_unknown_command_is_a_clear_error(monkeypatch, capsys):
+    from spacy_cbio.__main__ import main
+
+    monkeypatch.setattr(sys, "argv", ["spacy-cbio", "no-such-command"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2 and "No such command" in capsys.readouterr().err
 
 
 def test_library_logs_print_bare_on_stderr_and_the_root_logger_is_left_alone(tmp_path):
