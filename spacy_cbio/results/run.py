@@ -178,10 +178,13 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
     scores_file = model_dir / "scores.json"
     splits = {split: grid.data(run.dataset, split) for split in run.splits}
 
-    def score_in_child() -> None:  # a forked training scores its model too: torch stays out of this process
+    def score_splits() -> Dict[str, Any]:
         started = time.perf_counter()
         scores = {split: score(model_dir / "model-best", data, gpu_id) for split, data in splits.items()}
-        srsly.write_json(scores_file, {"scores": scores, "eval_wall_s": time.perf_counter() - started})
+        return {"scores": scores, "eval_wall_s": time.perf_counter() - started}
+
+    def score_in_child() -> None:  # a forked training scores its model too: torch stays out of this process
+        srsly.write_json(scores_file, score_splits())
 
     # 0 threads is torch's default: this process's, which a forked child would not inherit
     resolved = train_command(grid, run, model_dir, gpu_id=gpu_id, threads=threads or _torch_threads(),
@@ -200,15 +203,9 @@ def run_one(grid: Grid, run: Run, output: Path, *, keep_models: bool = False, gp
     if returncode != 0 or not (model_dir / "model-best").is_dir():
         tail = "".join(log.read_text(encoding="utf8", errors="replace").splitlines(True)[-15:])
         raise RunError(f"{run.key}: training failed (exit {returncode}); log {log}:\n{tail}")
-    if forked:
-        scored = srsly.read_json(scores_file)
-        scores, eval_s = scored["scores"], scored["eval_wall_s"]
-    else:
-        started = time.perf_counter()
-        scores = {split: score(model_dir / "model-best", data, gpu_id) for split, data in splits.items()}
-        eval_s = time.perf_counter() - started
-        elapsed += eval_s
-    train_s = elapsed - eval_s
+    scored = srsly.read_json(scores_file) if forked else score_splits()  # (a subprocess: scored here)
+    scores, eval_s = scored["scores"], scored["eval_wall_s"]
+    train_s = elapsed - eval_s if forked else elapsed
     record = {
         "model": run.model.name,
         "dataset": run.dataset,

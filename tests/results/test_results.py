@@ -439,23 +439,6 @@ def test_results_run_reports_failed_runs(tmp_path, tiny_hf_model_dir):
     assert "cnn/absent/seed0" in (out / "failed.json").read_text(encoding="utf8")
 
 
-def test_a_run_in_a_fresh_process_records_what_a_forked_one_does(tmp_path, tiny_hf_model_dir, monkeypatch):
-    """Where fork is not used (macOS, Windows), the run is a fresh ``python -m spacy_cbio train``
-    and the parent scores it: the same scores as the forked child's, timed the same way."""
-    from spacy_cbio.train import child
-
-    grid = _toy_grid_file(tmp_path, tiny_hf_model_dir)
-    args = ["results-run", str(grid), "--phase", "report", "--model", "cnn", "--threads", "1"]
-    forked = CliRunner().invoke(app, [*args[:2], str(tmp_path / "forked"), *args[2:]])
-    assert forked.exit_code == 0, forked.output
-    monkeypatch.setattr(child, "FORK", False)
-    fresh = CliRunner().invoke(app, [*args[:2], str(tmp_path / "fresh"), *args[2:]])
-    assert fresh.exit_code == 0, fresh.output
-    a, b = (srsly.read_json(tmp_path / name / "runs" / "cnn" / "toy" / "seed1.json") for name in ("forked", "fresh"))
-    assert (a["key"], a["dev"], a["test"]) == (b["key"], b["dev"], b["test"])
-    assert all(r["train_wall_s"] > 0 and r["eval_wall_s"] > 0 for r in (a, b))
-
-
 @pytest.mark.parametrize("profile", ["tiny", "small", "paper"])
 def test_shipped_grids_follow_the_protocol(repo_root, profile):
     """Each shipped grid loads, keeps selection and report seeds apart, names known datasets,
